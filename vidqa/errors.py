@@ -70,6 +70,10 @@ class NoVideoStreamError(MediaError):
     """The file has no video stream."""
 
 
+class ExportError(VidqaError, ValueError):
+    """Notes could not be exported or imported (unknown format, unreadable file)."""
+
+
 # --- stages ----------------------------------------------------------------------------------------------------
 class StageError(VidqaError):
     """A processing stage failed."""
