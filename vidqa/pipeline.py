@@ -17,7 +17,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -187,7 +186,9 @@ def process(
     if unknown:
         raise ValueError(f"Unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     results: dict[str, StageResult] = {}
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # tesseract: one thread, the other core transcribes
+    if "transcribe" in stages:
+        # Load CTranslate2's OpenMP runtime before OCR (one thread per tesseract child) can touch the environment.
+        import faster_whisper  # noqa: F401
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         if "transcribe" in stages:
