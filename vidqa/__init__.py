@@ -16,6 +16,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import VidqaError
+from .ingest import ingest  # the function shadows the submodule on purpose: `from vidqa import ingest`
+from .probe import probe
 from .records import AudioEvent, MediaFile, Note, Probe, TranscriptSegment, TranscriptWord, Video, VisualEvent
 from .store import Store, open_store
 
@@ -39,15 +41,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Lazy imports keep `import vidqa` fast (no PyAV/anywidget/model loading until used).
-    if name == "ingest":
-        from .ingest import ingest
-
-        return ingest
-    if name == "probe":
-        from .probe import probe
-
-        return probe
+    # The widget is imported lazily: anywidget/ipywidgets are not needed for batch runs.
     if name == "VideoPlayer":
         from .player import VideoPlayer
 

@@ -1,0 +1,85 @@
+"""The ``vidqa`` command: real subprocesses on a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "samples" / "sample.mp4"
+
+
+def vidqa(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vidqa", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_help_lists_commands_with_examples():
+    out = vidqa("--help")
+    assert out.returncode == 0
+    for command in ("ingest", "transcribe", "audio-events", "detect", "process", "notes", "runs", "demo"):
+        assert command in out.stdout
+    ingest_help = vidqa("ingest", "--help").stdout
+    assert "Examples:" in ingest_help and "drive.google.com" in ingest_help
+
+
+def test_ingest_prints_the_probe_and_dedupes(tmp_path):
+    db = tmp_path / "vidqa.db"
+    first = vidqa("ingest", str(SAMPLE), "--db", str(db), "-q")
+    assert first.returncode == 0, first.stderr
+    assert "duration 24.000 s, 640x360, 25.000 fps" in first.stdout
+    copy = tmp_path / "same-bytes.mp4"
+    copy.write_bytes(SAMPLE.read_bytes())
+    second = vidqa("ingest", str(copy), "--db", str(db), "-q")
+    assert second.returncode == 0, second.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM videos").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM video_sources").fetchone()[0] == 2
+    listing = vidqa("videos", "--db", str(db), "--json")
+    rows = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert len(rows) == 1 and rows[0]["duration"] == pytest.approx(24.0)
+
+
+def test_errors_are_one_clear_line_and_exit_1(tmp_path):
+    db = tmp_path / "vidqa.db"
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
+    out = vidqa("ingest", str(bad), "--db", str(db), "-q")
+    assert out.returncode == 1
+    assert "Error:" in out.stderr and "Traceback" not in out.stderr
+    local = vidqa("ingest", "http://127.0.0.1:9/clip.mp4", "--db", str(db), "-q")
+    assert local.returncode == 1 and "Traceback" not in local.stderr
+    assert "private" in local.stderr.lower() or "loopback" in local.stderr.lower()
+    none = vidqa("transcribe", "--db", str(tmp_path / "empty.db"))
+    assert none.returncode == 1 and "vidqa ingest" in none.stderr
+
+
+def test_stage_commands_and_runs(tmp_path):
+    db = tmp_path / "vidqa.db"
+    assert vidqa("ingest", str(SAMPLE), "--db", str(db), "-q").returncode == 0
+    out = vidqa("detect", "--db", str(db), "--no-ocr", "-q")
+    assert out.returncode == 0, out.stderr
+    assert "detect:" in out.stdout and "records" in out.stdout
+    again = vidqa("detect", "--db", str(db), "--no-ocr", "-q")
+    assert "skipped" in again.stdout
+    runs = vidqa("runs", "--db", str(db))
+    assert runs.stdout.count("detect") == 1 and "done" in runs.stdout
+
+
+def test_notes_export_from_the_command_line(tmp_path):
+    from vidqa.ingest import ingest
+    from vidqa.store import Store
+
+    db = tmp_path / "vidqa.db"
+    with Store(db) as store:
+        video = ingest(str(SAMPLE), store, progress=False)
+        store.add_note(video.id, 3.8, kind="typed", text="referee whistles")
+    out = vidqa("notes", "export", video.id, "--format", "vtt", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("WEBVTT") and "00:00:03.800 -->" in out.stdout and "referee whistles" in out.stdout
