@@ -1,0 +1,458 @@
+"""The annotation player's Python side, driven the way the browser drives it.
+
+A real store (tmp database), a real ingested clip (H.264/AAC made here with PyAV + espeak-ng speech), real voice
+recordings (espeak-ng speech encoded as WebM/Opus, as MediaRecorder sends it) and the real faster-whisper tiny.en.
+Messages go through the widget's own dispatch (``handle_message`` = what ``on_msg`` calls), buffers and all.
+
+Also the pure URL computation of :mod:`vidqa.serving`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidqa.serving import ServerInfo, find_server, link_into, media_urls, serve_media
+
+CACHE = Path(__file__).resolve().parent / ".cache" / "player"
+SPOKEN = "the red car stops near the blue door"
+KEY_WORDS = ("red", "car", "blue", "door")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# media made here (shared with tests/test_player_browser.py and benchmarks/bench_player.py)
+# ---------------------------------------------------------------------------------------------------------------
+def espeak_wav(text: str, dest: str | Path, *, rate: int = 16_000, lead: float = 0.5, tail: float = 1.0) -> Path:
+    """espeak-ng ``-v en-us`` speech as mono 16-bit WAV at ``rate``, with ``lead``/``tail`` seconds of silence."""
+    from vidqa.audio import load_audio, write_wav
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as td:
+        raw = Path(td) / "raw.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True,
+                       capture_output=True)
+        x = load_audio(raw, sample_rate=rate)
+    x = np.concatenate([np.zeros(int(lead * rate), np.float32), x, np.zeros(int(tail * rate), np.float32)])
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    write_wav(tmp, x, rate)
+    os.replace(tmp, dest)
+    return dest
+
+
+def encode_webm_opus(wav: str | Path, dest: str | Path) -> Path:
+    """A WAV as WebM/Opus (48 kHz mono): what Chromium's MediaRecorder produces."""
+    import av
+
+    from vidqa.audio import load_audio
+
+    x = load_audio(wav)
+    dest = Path(dest)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    out = av.open(str(tmp), "w", format="webm")
+    stream = out.add_stream("libopus", rate=48000)
+    stream.layout = "mono"
+    frame = av.AudioFrame.from_ndarray((np.clip(x, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16",
+                                       layout="mono")
+    frame.sample_rate = 16000
+    for f in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
+        for p in stream.encode(f):
+            out.mux(p)
+    for p in stream.encode(None):
+        out.mux(p)
+    out.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def make_clip(dest: str | Path, *, seconds: float = 10.0, fps: int = 25, size: tuple[int, int] = (320, 240),
+              speech: str = SPOKEN) -> Path:
+    """An H.264/AAC MP4 (1 s GOP) whose frames show their index, with espeak speech from 1 s."""
+    import av
+    import cv2
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as td:
+        from vidqa.audio import read_wav
+
+        voice, _ = read_wav(espeak_wav(speech, Path(td) / "s.wav", rate=44100, lead=1.0))
+    n_audio = int(seconds * 44100)
+    audio = np.zeros(n_audio, np.float32)
+    audio[: min(len(voice), n_audio)] = voice[:n_audio]
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    out = av.open(str(tmp), "w", format="mp4")
+    vs = out.add_stream("libx264", rate=fps)
+    vs.width, vs.height = size
+    vs.pix_fmt = "yuv420p"
+    vs.options = {"g": str(fps), "preset": "veryfast", "crf": "28"}
+    ast = out.add_stream("aac", rate=44100)
+    ast.layout = "mono"
+    for i in range(round(seconds * fps)):
+        img = np.zeros((size[1], size[0], 3), np.uint8)
+        img[:] = ((i * 7) % 255, 80, 255 - (i * 5) % 255)
+        cv2.putText(img, str(i), (20, size[1] // 2 + 20), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (255, 255, 255), 4)
+        for p in vs.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+            out.mux(p)
+    for p in vs.encode(None):
+        out.mux(p)
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=44100)
+    step = 10240
+    for k in range(0, n_audio, step):
+        fr = av.AudioFrame.from_ndarray(audio[k:k + step].reshape(1, -1), format="flt", layout="mono")
+        fr.sample_rate = 44100
+        fr.pts = k
+        fr.time_base = Fraction(1, 44100)
+        for rf in resampler.resample(fr):
+            for p in ast.encode(rf):
+                out.mux(p)
+    for p in ast.encode(None):
+        out.mux(p)
+    out.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def cached(name: str, build) -> Path:
+    """``tests/.cache/player/<name>``, built once by ``build(path)``."""
+    path = CACHE / name
+    if not path.exists():
+        build(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def clip() -> Path:
+    return cached("clip.mp4", make_clip)
+
+
+@pytest.fixture(scope="session")
+def speech_webm() -> bytes:
+    wav = cached("speech.wav", lambda p: espeak_wav(SPOKEN, p))
+    return cached("speech.webm", lambda p: encode_webm_opus(wav, p)).read_bytes()
+
+
+@pytest.fixture
+def ingested(tmp_path, clip, monkeypatch):
+    """(store, video): the clip ingested into a fresh tmp store; cwd is tmp (links go there, not the repo)."""
+    from vidqa.ingest import ingest
+    from vidqa.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    store = Store(tmp_path / "data" / "vidqa.db")
+    video = ingest(str(clip), store)
+    yield store, video
+    store.close()
+
+
+def _row(db: Path, note_id: int) -> dict:
+    """A note row read through a separate read-only connection (what another process would see)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT * FROM notes WHERE id = ?", (note_id,)).fetchone()
+        return dict(row) if row else {}
+    finally:
+        conn.close()
+
+
+def _player(store, video, **kw):
+    from vidqa.player import VideoPlayer
+
+    kw.setdefault("backend", "local")
+    return VideoPlayer(video.id, store=store, **kw)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# vidqa.serving: URL computation (pure) and linking
+# ---------------------------------------------------------------------------------------------------------------
+def test_media_urls_jupyterlab_uses_server_root():
+    urls = media_urls(base_url="/user/ann/", app_url="/lab", pathname="/user/ann/lab/tree/nb/a.ipynb",
+                      rel_root="data/media/ab cd.mp4", rel_cwd="../data/media/ab cd.mp4")
+    assert urls == ["/user/ann/files/data/media/ab%20cd.mp4"]
+
+
+def test_media_urls_jupyterlab_without_known_root_uses_the_notebook_url():
+    urls = media_urls(base_url="/", app_url="/lab", pathname="/lab/tree/notebooks/annotate.ipynb",
+                      rel_root=None, rel_cwd="../data/media/v.mp4")
+    assert urls[0] == "/files/data/media/v.mp4"
+
+
+def test_media_urls_voila_render_and_standalone():
+    render = media_urls(base_url="/", app_url="voila/", pathname="/voila/render/notebooks/annotate.ipynb",
+                        rel_root="data/media/v.mp4", rel_cwd="../data/media/v.mp4")
+    assert render == ["/voila/files/data/media/v.mp4"]
+    # standalone `voila annotate.ipynb`: the root is the notebook folder, so ../ escapes it: no URL
+    assert media_urls(base_url="/", app_url="voila/", pathname="/", rel_cwd="../data/media/v.mp4") == []
+    assert media_urls(base_url="/", app_url="voila/", pathname="/", rel_cwd="vidqa_media/v.mp4") == [
+        "/voila/files/vidqa_media/v.mp4"]
+
+
+def test_media_urls_refuse_escaping_and_hidden_paths():
+    assert media_urls(base_url="/", app_url="/lab", rel_root="../outside/v.mp4") == []
+    assert media_urls(base_url="/", app_url="/lab", rel_root="tests/.cache/v.mp4") == []
+    assert media_urls(base_url="/", app_url="/lab", rel_root="/abs/v.mp4") == []
+
+
+def test_serve_media_links_files_outside_the_served_folder(tmp_path):
+    served_root = tmp_path / "root"
+    (served_root / "nb").mkdir(parents=True)
+    media = tmp_path / "elsewhere" / "media" / "v.mp4"
+    media.parent.mkdir(parents=True)
+    media.write_bytes(b"x" * 1000)
+    lab = {"base_url": "/", "app_url": "/lab", "pathname": "/lab/tree/nb/a.ipynb"}
+    served = serve_media(media, page=lab, cwd=served_root / "nb", server=ServerInfo(served_root))
+    assert served.linked == "hardlink"
+    assert served.file == served_root / "nb" / "vidqa_media" / "v.mp4"
+    assert os.path.samefile(served.file, media)
+    assert served.urls == ["/files/nb/vidqa_media/v.mp4"]
+    assert "vidqa_media" in served.message
+    # inside the root: served where it is, no link
+    inside = served_root / "data" / "w.mp4"
+    inside.parent.mkdir()
+    inside.write_bytes(b"y")
+    direct = serve_media(inside, page=lab, cwd=served_root / "nb", server=ServerInfo(served_root))
+    assert direct.linked is None and direct.urls == ["/files/data/w.mp4"]
+    # Voilà standalone in the notebook folder: the file in ../data must be linked under the notebook folder
+    voila = serve_media(inside, page={"base_url": "/", "app_url": "voila/", "pathname": "/"},
+                        cwd=served_root / "nb", server=None)
+    assert voila.urls == ["/voila/files/vidqa_media/w.mp4"] and voila.linked == "hardlink"
+    # relinking the same file is idempotent
+    assert link_into(media, served_root / "nb" / "vidqa_media")[0] == served.file
+
+
+def test_find_server_picks_the_deepest_root_holding_cwd(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    servers = [{"root_dir": str(tmp_path), "base_url": "/x/"}, {"root_dir": str(tmp_path / "a"), "base_url": "/y/"},
+               {"root_dir": str(tmp_path / "other"), "base_url": "/z/"}]
+    found = find_server(tmp_path / "a" / "b", servers)
+    assert found is not None and found.base_url == "/y/" and found.root_dir == (tmp_path / "a").resolve()
+    assert find_server(tmp_path / "nowhere", [{"root_dir": str(tmp_path / "a")}]) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the widget's message handlers
+# ---------------------------------------------------------------------------------------------------------------
+def test_player_state_has_no_media_bytes_and_widget_files_resolve(ingested):
+    from vidqa.player import widget_file
+
+    store, video = ingested
+    player = _player(store, video)
+    state = player.get_state()
+    assert len(json.dumps(state)) < 200_000  # the JS/CSS source plus small values, never the video
+    assert "export default" in state["_esm"] and ".vidqa-player" in state["_css"]
+    assert state["video_id"] == video.id and state["fps"] == pytest.approx(25.0)
+    assert widget_file("player.js").name == "player.js"
+    player.handle_message({"type": "hello", "base_url": "/", "app_url": "/lab", "pathname": "/lab/tree/a.ipynb"})
+    assert player.video_urls and all(u.endswith(".mp4") for u in player.video_urls)
+    assert player.error == ""
+
+
+def test_stamp_is_saved_before_audio_then_transcribed(ingested, speech_webm):
+    store, video = ingested
+    player = _player(store, video)
+    sent = []
+    player.send = lambda content, buffers=None: sent.append(content)  # capture replies to the front-end
+    note = player.handle_message({"type": "stamp", "t": 3.52, "frame": 88, "wall_ms": time.time() * 1000,
+                                  "client_id": "s1-1"})
+    row = _row(store.path, note.id)
+    assert row["status"] == "recording" and row["t"] == pytest.approx(3.52) and row["frame_index"] == 88
+    assert row["audio_path"] is None
+    assert {"type": "stamped", "client_id": "s1-1", "note_id": note.id, "t": pytest.approx(3.52)} in sent
+    assert player.current_time == pytest.approx(3.52)
+    # the recording names only the client stamp id (the reply had not reached the browser yet)
+    player.handle_message({"type": "audio", "note_id": None, "client_id": "s1-1", "mime": "audio/webm;codecs=opus",
+                           "end": 7.0}, [memoryview(speech_webm)])
+    row = _row(store.path, note.id)
+    assert row["status"] in ("pending", "transcribing", "done")
+    audio = store.abspath(row["audio_path"])
+    assert audio.suffix == ".webm" and audio.parent == store.notes_dir / video.id
+    assert audio.read_bytes() == speech_webm
+    assert player.wait_idle(120)
+    row = _row(store.path, note.id)
+    assert row["status"] == "done", row["error"]
+    words = row["text"].lower()
+    assert sum(w in words for w in KEY_WORDS) >= 3, row["text"]
+    assert row["t"] == pytest.approx(3.52) and row["end"] == pytest.approx(7.0)
+    assert row["backend"].startswith("local")
+    shown = {n["id"]: n for n in player.notes_state}[note.id]
+    assert shown["status"] == "done" and shown["text"] == row["text"]
+    assert [m for m in store.media_files(video.id) if m.role == "note_audio"]
+
+
+def test_lookback_is_applied_and_clamped(ingested):
+    store, video = ingested
+    player = _player(store, video, lookback=0.75)
+    a = player.handle_message({"type": "stamp", "t": 4.0, "frame": 100, "client_id": "a"})
+    b = player.handle_message({"type": "stamp", "t": 0.3, "frame": 7, "client_id": "b"})
+    assert a.t == pytest.approx(3.25) and a.frame_index == int(3.25 * 25)
+    assert b.t == 0.0 and b.frame_index == 0
+    typed = player.handle_message({"type": "typed", "t": 2.0, "text": "late reaction"})
+    assert typed.t == pytest.approx(1.25)
+
+
+def test_corrupt_recording_keeps_stamp_and_audio_and_can_be_retried(ingested, speech_webm):
+    store, video = ingested
+    player = _player(store, video)
+    note = player.handle_message({"type": "stamp", "t": 5.0, "frame": 125, "client_id": "c"})
+    junk = b"\x1aE\xdf\xa3 this is not a webm recording" * 20
+    player.handle_message({"type": "audio", "note_id": note.id, "mime": "audio/webm"}, [junk])
+    assert player.wait_idle(120)
+    row = _row(store.path, note.id)
+    assert row["status"] == "error" and row["error"], row
+    assert row["t"] == pytest.approx(5.0)
+    assert store.abspath(row["audio_path"]).read_bytes() == junk
+    assert player.error == ""  # a per-note problem: shown on the note, not as a widget error
+    # retrying the same broken file fails the same way, still keeping everything
+    player.handle_message({"type": "retry", "note_id": note.id})
+    assert player.wait_idle(120)
+    assert _row(store.path, note.id)["status"] == "error"
+    # the browser re-sends a good recording for the same note: it is transcribed
+    player.handle_message({"type": "audio", "note_id": note.id, "mime": "audio/webm"}, [speech_webm])
+    assert player.wait_idle(120)
+    row = _row(store.path, note.id)
+    assert row["status"] == "done" and "car" in row["text"].lower()
+
+
+def test_failed_backend_then_retry_with_a_working_one(ingested, speech_webm):
+    store, video = ingested
+    player = _player(store, video, backend="groq")  # no GROQ_API_KEY in tests: fails with a clear message
+    note = player.handle_message({"type": "stamp", "t": 1.0, "frame": 25, "client_id": "g"})
+    player.handle_message({"type": "audio", "client_id": "g", "mime": "audio/webm;codecs=opus"}, [speech_webm])
+    assert player.wait_idle(60)
+    row = _row(store.path, note.id)
+    assert row["status"] == "error" and "GROQ_API_KEY" in row["error"]
+    assert store.abspath(row["audio_path"]).exists()
+    player.handle_message({"type": "retry", "note_id": note.id, "backend": "local"})
+    assert player.wait_idle(120)
+    row = _row(store.path, note.id)
+    assert row["status"] == "done" and sum(w in row["text"].lower() for w in KEY_WORDS) >= 3
+
+
+def test_edits_deletes_and_undo_persist_across_store_and_widget(ingested, tmp_path):
+    from vidqa.player import VideoPlayer
+    from vidqa.store import Store
+
+    store, video = ingested
+    player = _player(store, video)
+    keep = player.handle_message({"type": "typed", "t": 1.0, "frame": 25, "text": "first"})
+    gone = player.handle_message({"type": "typed", "t": 2.0, "frame": 50, "text": "second"})
+    back = player.handle_message({"type": "typed", "t": 3.0, "frame": 75, "text": "third"})
+    player.handle_message({"type": "edit", "note_id": keep.id, "text": "ball crosses the line", "tags": "goal, #var"})
+    player.handle_message({"type": "delete", "note_id": gone.id})
+    player.handle_message({"type": "delete", "note_id": back.id})
+    player.handle_message({"type": "undo", "note_id": back.id})
+    assert player.error == ""
+    # a restarted kernel: new connection, new widget opened by id
+    store2 = Store(store.path)
+    try:
+        again = VideoPlayer(video.id, store=store2, backend="local")
+        shown = {n["id"]: n for n in again.notes_state}
+        assert set(shown) == {keep.id, back.id}
+        assert shown[keep.id]["text"] == "ball crosses the line" and shown[keep.id]["tags"] == ["goal", "var"]
+        assert [n.id for n in again.notes] == [keep.id, back.id]
+        assert store2.note(gone.id, include_deleted=True).text == "second"  # soft-deleted, recoverable
+    finally:
+        store2.close()
+
+
+def test_typed_notes_and_mic_refused_stamp_becomes_typed(ingested):
+    store, video = ingested
+    player = _player(store, video)
+    hostile = "<img src=x onerror=alert(1)>"
+    typed = player.handle_message({"type": "typed", "t": 6.4, "frame": 160, "text": hostile, "tags": ["foul"]})
+    assert typed.kind == "typed" and typed.status == "typed" and typed.text == hostile and typed.tags == ["foul"]
+    # the mic was refused after the stamp went out: the same note becomes a typed one (no duplicate row)
+    stamp = player.handle_message({"type": "stamp", "t": 7.0, "frame": 175, "client_id": "m"})
+    player.handle_message({"type": "mic", "state": "unavailable", "message": "The microphone was refused."})
+    player.handle_message({"type": "typed", "client_id": "m", "note_id": None, "text": "whistle blown"})
+    note = store.note(stamp.id)
+    assert note.kind == "typed" and note.text == "whistle blown" and note.t == pytest.approx(7.0)
+    assert player.mic_state == "unavailable" and "refused" in player.status
+    # a stamp whose text field was dismissed is dropped
+    other = player.handle_message({"type": "stamp", "t": 8.0, "frame": 200, "client_id": "n"})
+    player.handle_message({"type": "cancel", "client_id": "n"})
+    assert other.id not in [n.id for n in player.notes]
+    assert len(player.notes) == 2
+
+
+def test_export_via_widget_writes_a_file_next_to_the_db(ingested):
+    store, video = ingested
+    player = _player(store, video)
+    player.handle_message({"type": "typed", "t": 1.5, "text": "kick-off"})
+    player.handle_message({"type": "typed", "t": 4.0, "text": "whistle"})
+    sent = []
+    player.send = lambda content, buffers=None: sent.append(content)
+    path = player.handle_message({"type": "export", "fmt": "srt"})
+    assert path.parent == store.root / "reports" and path.suffix == ".srt"
+    text = path.read_text()
+    assert "kick-off" in text and "00:00:01,500 -->" in text
+    assert str(path) in player.status
+    download = next(m for m in sent if m["type"] == "download")
+    assert download["text"] == text and download["filename"] == path.name
+    csv_path = player.export("csv", store.root / "out" / "n.csv")
+    assert csv_path.exists() and "whistle" in csv_path.read_text()
+    for fmt in ("vtt", "json", "eaf"):
+        assert player.export(fmt).stat().st_size > 0
+
+
+def test_bad_messages_show_errors_without_raising(ingested):
+    store, video = ingested
+    player = _player(store, video)
+    assert player.handle_message({"type": "nonsense"}) is None and "unknown message" in player.error
+    player.error = ""
+    assert player.handle_message({"type": "edit", "note_id": 99999, "text": "x"}) is None
+    assert "99999" in player.error
+    player.error = ""
+    player.handle_message({"type": "audio", "client_id": "never-stamped", "mime": "audio/webm"}, [b"abc"])
+    assert "stamp" in player.error
+    player.error = ""
+    player.handle_message({"type": "export", "fmt": "docx"})
+    assert "docx" in player.error
+    player.handle_message({"type": "summarize"})  # no GROQ_API_KEY in tests
+    assert "GROQ_API_KEY" in player.status and player.summary == ""
+
+
+def test_reopening_by_path_uses_the_stored_video(ingested, clip):
+    from vidqa.player import VideoPlayer
+
+    store, video = ingested
+    a = VideoPlayer(str(clip), store=store, backend="local")
+    a.handle_message({"type": "typed", "t": 2.0, "text": "seen again"})
+    b = VideoPlayer(str(clip), store=store.path, backend="local")
+    assert b.video_id == video.id and [n["text"] for n in b.notes_state] == ["seen again"]
+    assert len(store.videos()) == 1
+    b.seek(3.0)  # no front-end attached: a no-op, never an error
+    assert b.error == ""
+
+
+def test_summarize_shows_the_summary_from_a_groq_compatible_server(ingested, monkeypatch):
+    from fake_groq import FakeGroq
+
+    store, video = ingested
+    player = _player(store, video)
+    player.handle_message({"type": "typed", "t": 1.0, "text": "the red car stops near the blue door"})
+    with FakeGroq(reply="A red car stops by a blue door at 0:01.") as groq:
+        monkeypatch.setenv("GROQ_API_KEY", "gsk_test_not_a_real_key")
+        monkeypatch.setenv("GROQ_BASE_URL", groq.url)
+        result = player.summarize()
+        assert result["text"] == "A red car stops by a blue door at 0:01." == player.summary
+        player.summary = ""
+        player.handle_message({"type": "summarize"})  # the button: runs in a background thread
+        deadline = time.monotonic() + 30
+        while not player.summary and not player.error and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert player.summary == "A red car stops by a blue door at 0:01.", player.error
+        chats = [r for r in groq.requests if r.path.endswith("/chat/completions")]
+        assert len(chats) == 2 and "blue door" in json.dumps(chats[0].json)
+        assert "gsk_test_not_a_real_key" not in player.status + player.error
+    assert len(store.summaries(video.id)) == 2
