@@ -1,7 +1,8 @@
 """Fetch real media from Debian packages for tests (no install, no root needed for extraction).
 
-``apt-get download PKG`` puts ``PKG_*.deb`` in the cache folder, ``dpkg-deb -x`` unpacks it beside, and the
-unpacked root is returned. Both steps are cached: a second call is a directory lookup. Safe for concurrent
+``apt-get download PKG`` (through :func:`vidqa.samples.apt_download`) puts ``PKG_*.deb`` in one cache shared with
+:func:`vidqa.samples.fetch_debian_files`, ``dpkg-deb -x`` unpacks it into the cache folder, and the unpacked root
+is returned. Both steps are cached: a second call is a directory lookup. Safe for concurrent
 callers (each extraction goes to a temporary folder that is renamed into place).
 
 Example (pytest puts ``tests/`` on ``sys.path``; scripts add it themselves)::
@@ -28,36 +29,18 @@ class DebUnavailable(RuntimeError):
     """The package could not be downloaded or unpacked (no apt, no network to the Debian mirror, unknown name)."""
 
 
-_updated = False
+DEB_CACHE = Path(__file__).resolve().parent / ".cache" / "debian" / "debs"
+"""Where the ``.deb`` files are kept: shared with :func:`vidqa.samples.fetch_debian_files` in the tests."""
 
 
-def _download(pkg: str, cache_dir: Path) -> Path:
-    global _updated
-    existing = sorted(cache_dir.glob(f"{pkg}_*.deb"))
-    if existing:
-        return existing[-1]
-    if shutil.which("apt-get") is None:
-        raise DebUnavailable(f"apt-get is not available to download {pkg!r}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".dl-{pkg}-", dir=cache_dir))
+def _download(pkg: str) -> Path:
+    from vidqa.errors import DownloadError
+    from vidqa.samples import apt_download
+
     try:
-        for attempt in range(2):
-            proc = subprocess.run(["apt-get", "download", pkg], cwd=tmp, capture_output=True, text=True, check=False)
-            if proc.returncode == 0:
-                break
-            if attempt == 0 and not _updated:
-                # stale or empty package lists: refresh once per process, then retry
-                subprocess.run(["apt-get", "update"], capture_output=True, text=True, check=False)
-                _updated = True
-                continue
-            raise DebUnavailable(f"apt-get download {pkg} failed: {proc.stderr.strip()[-500:]}")
-        debs = sorted(tmp.glob(f"{pkg}_*.deb"))
-        if not debs:
-            raise DebUnavailable(f"apt-get download {pkg} produced no .deb file")
-        final = cache_dir / debs[-1].name
-        os.replace(debs[-1], final)
-        return final
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return apt_download(pkg, DEB_CACHE)
+    except DownloadError as err:
+        raise DebUnavailable(str(err)) from err
 
 
 def fetch_deb(pkg: str, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
@@ -71,7 +54,7 @@ def fetch_deb(pkg: str, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
     root = cache_dir / pkg
     if (root / ".complete").exists():
         return root
-    deb = _download(pkg, cache_dir)
+    deb = _download(pkg)
     tmp = Path(tempfile.mkdtemp(prefix=f".x-{pkg}-", dir=cache_dir))
     try:
         proc = subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], capture_output=True, text=True, check=False)

@@ -557,8 +557,13 @@ def _default_cache() -> Path:
     return Path(base) / "vidqa" / "debian"
 
 
-def _apt_download(package: str, dest: Path) -> Path:
-    """The ``.deb`` of ``package`` in ``dest`` (downloaded with ``apt-get download`` when absent)."""
+def apt_download(package: str, dest: str | Path) -> Path:
+    """The ``.deb`` of Debian ``package`` in ``dest`` (downloaded with ``apt-get download`` when absent).
+
+    Any user may call it; as root, ``apt-get update`` is run once when apt has no package lists. A killed download
+    leaves no half ``.deb``. Raises :class:`~vidqa.errors.DownloadError`.
+    """
+    dest = Path(dest)
     found = sorted(dest.glob(f"{package}_*.deb"))
     if found:
         return found[-1]
@@ -614,7 +619,7 @@ def fetch_debian_files(package: str, patterns: list[str], *, cache_dir: str | Pa
         paths = [root / p for p in json.loads(stamp.read_text())]
         if paths and all(p.exists() for p in paths):
             return paths
-    deb = _apt_download(package, cache / "debs")
+    deb = apt_download(package, cache / "debs")
     dpkg = shutil.which("dpkg-deb")
     if dpkg is None:
         raise DownloadError("dpkg-deb is not available to unpack Debian packages.")
