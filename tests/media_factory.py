@@ -230,3 +230,18 @@ def _write_audio(out, stream, start: int, until: int, sample_rate: int, channels
             out.mux(packet)
         n += m
     return n
+
+
+def frame_at(video: str | Path, t: float) -> np.ndarray:
+    """The first decoded frame of ``video`` at or after ``t`` seconds (the last one if ``t`` is past the end), BGR."""
+    import av
+
+    with av.open(str(video)) as c:
+        s = c.streams.video[0]
+        best = None
+        for frame in c.decode(s):
+            best = frame.to_ndarray(format="bgr24")
+            if frame.pts is not None and float(frame.pts * s.time_base) >= t:
+                break
+    assert best is not None, f"{video} has no video frames"
+    return best

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media_factory import frame_at
 
 from vidqa.colors import (
     COLOUR_NAMES,
@@ -242,29 +243,8 @@ def test_real_red_bicycle_frame(darknet_data):
 
 
 # --- the bundled sample (built by vidqa.samples) -----------------------------------------------------------------
-def _sample_truth() -> dict:
-    if not SAMPLE_JSON.exists():
-        pytest.skip(f"{SAMPLE_JSON} not built yet (vidqa.samples.generate_sample writes it)")
-    return json.loads(SAMPLE_JSON.read_text())
-
-
-def _frame_at(video: Path, t: float) -> np.ndarray:
-    import av
-
-    with av.open(str(video)) as c:
-        s = c.streams.video[0]
-        best = None
-        for frame in c.decode(s):
-            ft = float(frame.pts * s.time_base) if frame.pts is not None else 0.0
-            best = frame.to_ndarray(format="bgr24")
-            if ft >= t:
-                break
-    assert best is not None
-    return best
-
-
 def test_sample_object_colours():
-    truth = _sample_truth()
+    truth = json.loads(SAMPLE_JSON.read_text())
     video = SAMPLE_JSON.parent / truth.get("video", "sample.mp4")
     if not video.exists():
         pytest.skip(f"{video} missing beside {SAMPLE_JSON.name}")
@@ -274,7 +254,7 @@ def test_sample_object_colours():
             continue
         if obj.get("label") == "bicycle":
             continue  # thin object: its box is mostly background (see test_real_red_bicycle_frame)
-        img = _frame_at(video, (obj["start"] + obj["end"]) / 2)
+        img = frame_at(video, (obj["start"] + obj["end"]) / 2)
         r = dominant_colour(img, obj["box"])
         assert r.name == obj["colour"], (obj, r)
         checked += 1

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from media_factory import frame_at
 
 from vidqa.ocr import TextBox, likely_has_text, ocr_frames, ocr_image, text_changed, text_regions
 
@@ -214,35 +215,15 @@ def test_hard_real_images_fail_gracefully(opencv_data):
 
 
 # --- the bundled sample (built by vidqa.samples) -------------------------------------------------------------------
-def _sample_truth() -> dict:
-    if not SAMPLE_JSON.exists():
-        pytest.skip(f"{SAMPLE_JSON} not built yet (vidqa.samples.generate_sample writes it)")
-    return json.loads(SAMPLE_JSON.read_text())
-
-
-def _frame_at(video: Path, t: float) -> np.ndarray:
-    import av
-
-    with av.open(str(video)) as c:
-        s = c.streams.video[0]
-        best = None
-        for frame in c.decode(s):
-            best = frame.to_ndarray(format="bgr24")
-            if frame.pts is not None and float(frame.pts * s.time_base) >= t:
-                break
-    assert best is not None
-    return best
-
-
 def test_sample_text_read_exactly():
-    truth = _sample_truth()
+    truth = json.loads(SAMPLE_JSON.read_text())
     video = SAMPLE_JSON.parent / truth.get("video", "sample.mp4")
     if not video.exists():
         pytest.skip(f"{video} missing beside {SAMPLE_JSON.name}")
     items = [t for t in truth.get("text", []) if t.get("text")]
     assert items, "the sample has on-screen text"
     for item in items:
-        img = _frame_at(video, (item["start"] + item["end"]) / 2)
+        img = frame_at(video, (item["start"] + item["end"]) / 2)
         lines = ocr_image(img)
         match = [tb for tb in lines if tb.text == item["text"]]
         assert match, (item, [tb.text for tb in lines])
