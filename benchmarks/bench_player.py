@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_notes import cached, espeak_wav, make_clip
+from player_media import cached, espeak_wav, make_clip
 from test_player_browser import (
     CHROMIUM,
     chromium_args,

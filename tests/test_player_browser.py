@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_notes import KEY_WORDS, SPOKEN, cached, espeak_wav, make_clip
+from player_media import KEY_WORDS, SPOKEN, cached, espeak_wav, make_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
