@@ -88,6 +88,7 @@ def test_scoreboard_and_sign_are_read_exactly(processed):
         hits = [e for e in texts if e.label == truth["text"] and truth["start"] <= e.t < truth["end"]]
         assert hits, (truth, [(e.t, e.label) for e in texts])
         assert iou(hits[0].box, truth["box"]) > 0.5
+    assert {e.label for e in texts} == {t["text"] for t in TRUTH["text"]}  # nothing read out of photo texture
 
 
 def test_scene_cuts_are_found_at_the_right_times(processed):

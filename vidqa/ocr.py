@@ -338,6 +338,8 @@ def _lines(data: dict[str, list[Any]], scale: float, w: int, h: int, min_conf: f
             continue  # stray marks: "|", "¢", a lone letter in texture
         x0, y0 = min(t[2] for t in ws), min(t[3] for t in ws)
         x1, y1 = max(t[4] for t in ws), max(t[5] for t in ws)
+        if n_alnum <= 2 and not any(c.isdigit() for c in text) and y1 - y0 < 12:
+            continue  # a tiny two-letter "word" in photo texture ("is" in fur); digits (scores) are kept
         box = (max(0.0, x0 / w), max(0.0, y0 / h), min(1.0, x1 / w), min(1.0, y1 / h))
         words = [(t[0], round(t[1] / 100.0, 3), (t[2] / w, t[3] / h, t[4] / w, t[5] / h)) for t in ws]
         out.append(TextBox(text=text, confidence=round(conf, 3), box=box, words=words))

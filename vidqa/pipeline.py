@@ -110,7 +110,9 @@ def visual_records(video: Video, root: Path, settings: VisualSettings | None = N
         if s.colours and objects:
             objects = annotate_colours(objects, frame.image)
         events.extend(objects)
-        if s.ocr and (frame.reason == "cut" or likely_has_text(frame.image)) and (
+        # OCR only frames that likely hold text, and of those only a new shot's first frame or changed text:
+        # tesseract (~0.4 s a frame) would otherwise cost more than the rest of the visual path together.
+        if s.ocr and likely_has_text(frame.image) and (
             last_ocr_image is None or frame.reason == "cut" or text_changed(last_ocr_image, frame.image)
         ):
             last_ocr_image = frame.image
