@@ -347,3 +347,27 @@ def test_summarize_shows_the_summary_from_a_groq_compatible_server(ingested, mon
         assert len(chats) == 2 and "blue door" in json.dumps(chats[0].json)
         assert "gsk_test_not_a_real_key" not in player.status + player.error
     assert len(store.summaries(video.id)) == 2
+
+
+def test_notes_left_by_a_killed_kernel_are_recovered_on_reopen(ingested, speech_webm):
+    """Kernel killed after the audio was saved but before transcription, and during another recording."""
+    store, video = ingested
+    first = _player(store, video)
+    # what the first kernel left: a saved recording never transcribed ...
+    saved = first.handle_message({"type": "stamp", "t": 2.0, "frame": 50, "client_id": "k1"})
+    audio = store.notes_dir / video.id / f"{saved.id}.webm"
+    audio.parent.mkdir(parents=True, exist_ok=True)
+    audio.write_bytes(speech_webm)
+    store.update_note(saved.id, status="pending", audio_path=store.relpath(audio), audio_mime="audio/webm")
+    # ... a stamp whose recording never arrived (long ago), and one being recorded right now by another page
+    lost = first.handle_message({"type": "stamp", "t": 4.0, "frame": 100, "client_id": "k2"})
+    store.conn.execute("UPDATE notes SET updated_at = '2020-01-01T00:00:00.000+00:00' WHERE id = ?", (lost.id,))
+    live = first.handle_message({"type": "stamp", "t": 6.0, "frame": 150, "client_id": "k3"})
+
+    reopened = _player(store, video)  # a new kernel opens the same video
+    assert reopened.wait_idle(120)
+    assert _row(store.path, saved.id)["status"] == "done"
+    assert sum(w in _row(store.path, saved.id)["text"].lower() for w in KEY_WORDS) >= 3
+    row = _row(store.path, lost.id)
+    assert row["status"] == "error" and "interrupted" in row["error"] and row["t"] == pytest.approx(4.0)
+    assert _row(store.path, live.id)["status"] == "recording"  # a fresh stamp is left alone

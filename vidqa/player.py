@@ -129,6 +129,19 @@ class _Worker:
 
 
 _WORKER = _Worker()
+
+STALE_RECORDING_S = 15 * 60.0
+"""A voice note still ``recording`` after this long lost its audio (the page or the kernel went away)."""
+
+
+def _age(stamp: str | None, now: float) -> float:
+    """Seconds since an ISO-8601 time stored by the store (infinite when unknown)."""
+    from datetime import datetime
+
+    try:
+        return now - datetime.fromisoformat(stamp).timestamp() if stamp else math.inf
+    except ValueError:
+        return math.inf
 _thread_stores: threading.local = threading.local()
 
 
@@ -250,8 +263,9 @@ class VideoPlayer(anywidget.AnyWidget):
             "mic": self._on_mic,
         }
         self.on_msg(self._dispatch)
-        self._refresh_notes()
         self._warm_up()
+        self._recover_interrupted()
+        self._refresh_notes()
         # The video URL is worked out when a front-end says "hello" (it knows the page: Lab or Voilà, base URL).
 
     # --- public API ----------------------------------------------------------------------------------------------
@@ -589,6 +603,28 @@ class VideoPlayer(anywidget.AnyWidget):
                 log.warning("could not preload the speech model", exc_info=True)
 
         _WORKER.submit(job, None)
+
+    def _recover_interrupted(self, *, stale_after: float = STALE_RECORDING_S) -> None:
+        """Pick up notes a killed kernel or a closed page left behind.
+
+        A recording whose audio arrived but was never transcribed (``pending``/``transcribing``) is queued again. A
+        stamp whose recording never arrived (``recording`` for longer than ``stale_after`` seconds) becomes an
+        ``error`` note that keeps its stamp: the user can type its text or delete it.
+        """
+        now = time.time()
+        for note in self._store.notes(self._video.id):
+            if note.status in ("pending", "transcribing") and note.audio_path:
+                if self._store.abspath(note.audio_path).exists():
+                    self._store.update_note(note.id, status="pending")
+                    self._queue_transcription(note.id)
+                else:
+                    self._store.update_note(note.id, status="error",
+                                            error="The recording's file is missing: type the note's text.")
+            elif note.status == "recording" and not note.audio_path and _age(note.updated_at, now) > stale_after:
+                self._store.update_note(
+                    note.id, status="error",
+                    error="The recording was interrupted (kernel restarted or page closed) before its audio "
+                          "arrived; the stamp is kept: type the note's text or delete it.")
 
     def _queue_transcription(self, note_id: int) -> None:
         settings = self._settings()
