@@ -194,7 +194,10 @@ def process(
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         if "transcribe" in stages:
-            pending = pool.submit(run_transcribe, store, video, settings.transcribe, force=force, progress=progress)
+            # one progress bar at a time on the terminal: the visual path's (or this one when it runs alone)
+            alone = not ({"audio-events", "detect"} & set(stages))
+            pending = pool.submit(run_transcribe, store, video, settings.transcribe, force=force,
+                                  progress=progress and alone)
         if "audio-events" in stages:
             results["audio-events"] = run_audio_events(store, video, settings.audio_events, force=force,
                                                        progress=progress)
