@@ -147,6 +147,31 @@ def test_migrations_upgrade_an_old_database_and_refuse_a_newer_one(tmp_path, mon
         Store(path)
 
 
+def test_threads_have_their_own_connections_and_never_see_uncommitted_rows(store):
+    import threading
+
+    v = store.add_video(make_video())
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def worker() -> None:
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO notes (video_id, t, kind, status, created_at, updated_at)"
+                         " VALUES (?, 7, 'typed', 'typed', 'x', 'x')", (v.id,))
+            inside.set()
+            release.wait(10)
+        seen["worker"] = len(store.notes(v.id))
+        store.release_thread()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(10)
+    seen["main during"] = len(store.notes(v.id))  # the worker's transaction is still open
+    release.set()
+    t.join(10)
+    assert seen == {"main during": 0, "worker": 1}
+    assert len(store.notes(v.id)) == 1
+
+
 def _writer(path: str, video_id: str, worker: int, seconds: float, queue) -> None:
     s = Store(path)
     n, errors = 0, []

@@ -196,8 +196,14 @@ def process(
         if "transcribe" in stages:
             # one progress bar at a time on the terminal: the visual path's (or this one when it runs alone)
             alone = not ({"audio-events", "detect"} & set(stages))
-            pending = pool.submit(run_transcribe, store, video, settings.transcribe, force=force,
-                                  progress=progress and alone)
+
+            def transcribe_in_worker() -> StageResult:
+                try:
+                    return run_transcribe(store, video, settings.transcribe, force=force, progress=progress and alone)
+                finally:
+                    store.release_thread()  # the worker thread's own connection
+
+            pending = pool.submit(transcribe_in_worker)
         if "audio-events" in stages:
             results["audio-events"] = run_audio_events(store, video, settings.audio_events, force=force,
                                                        progress=progress)

@@ -265,27 +265,57 @@ class Store:
     def __init__(self, path: str | Path | None = None, *, readonly: bool = False, timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path) if path is not None else default_db_path()
         self.readonly = readonly
-        self._lock = threading.RLock()
+        self.timeout = timeout
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
         if readonly:
             if not self.path.exists():
                 raise StoreError(f"No database at {self.path} (open it once read-write to create it).")
-            uri = f"file:{self.path.resolve()}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False, isolation_level=None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        conn = self.conn  # opens this thread's connection (and sets WAL mode)
         if not readonly:
             self._migrate()
         elif self.schema_version > SCHEMA_VERSION:
+            conn.close()
             raise StoreError(f"{self.path} has schema {self.schema_version}; this vidqa knows {SCHEMA_VERSION}.")
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection to the database.
+
+        Each thread gets its own connection, so a stage running in a worker thread (transcription beside the visual
+        path, the player's transcription worker) has its own transactions and never reads another thread's
+        uncommitted rows; WAL lets them read while one writes.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """A ``sqlite_utils.Database`` over this thread's connection (for reads and introspection)."""
+        return sqlite_utils.Database(self.conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            uri = f"file:{self.path.resolve()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=self.timeout, check_same_thread=False, isolation_level=None)
+        else:
+            conn = sqlite3.connect(str(self.path), timeout=self.timeout, check_same_thread=False,
+                                   isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not self.readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
 
     # --- plumbing --------------------------------------------------------------------------------------------
     @property
@@ -322,8 +352,22 @@ class Store:
     def schema_version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a worker thread that is done with the store calls this)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._conns_lock:
+                self._conns = [c for c in self._conns if c is not conn]
+            conn.close()
+
     def close(self) -> None:
-        self.conn.close()
+        """Close every connection this store opened (in any thread)."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
 
     def __enter__(self) -> Store:
         return self
@@ -339,21 +383,21 @@ class Store:
         """
         if self.readonly:
             raise StoreError(f"{self.path} is open read-only.")
-        with self._lock:
-            if self.conn.in_transaction:
-                yield self.conn
-                return
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as err:
-                raise StoreError(f"Could not lock {self.path} for writing: {err}") from err
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
-                self.conn.execute("COMMIT")
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise StoreError(f"Could not lock {self.path} for writing: {err}") from err
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
 
     def _migrate(self) -> None:
         version = self.schema_version
@@ -363,18 +407,18 @@ class Store:
             )
         if version == SCHEMA_VERSION:
             return
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                version = self.schema_version  # another process may have migrated meanwhile
-                for i in range(version, SCHEMA_VERSION):
-                    for statement in _split_sql(MIGRATIONS[i]):
-                        self.conn.execute(statement)
-                    self.conn.execute(f"PRAGMA user_version = {i + 1}")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version  # another process may have migrated meanwhile
+            for i in range(version, SCHEMA_VERSION):
+                for statement in _split_sql(MIGRATIONS[i]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {i + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read query as dicts."""
