@@ -56,6 +56,10 @@ def test_errors_are_one_clear_line_and_exit_1(tmp_path):
     local = vidqa("ingest", "http://127.0.0.1:9/clip.mp4", "--db", str(db), "-q")
     assert local.returncode == 1 and "Traceback" not in local.stderr
     assert "private" in local.stderr.lower() or "loopback" in local.stderr.lower()
+    malformed = vidqa("ingest", "http://[::1/x.mp4", "--db", str(db), "-q")
+    assert malformed.returncode == 1 and "Invalid IPv6 URL" in malformed.stderr and "Traceback" not in malformed.stderr
+    stages = vidqa("process", "--stages", "foo", "--db", str(db))
+    assert stages.returncode == 1 and "Unknown stages" in stages.stderr and "Traceback" not in stages.stderr
     none = vidqa("transcribe", "--db", str(tmp_path / "empty.db"))
     assert none.returncode == 1 and "vidqa ingest" in none.stderr
 

@@ -202,3 +202,18 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
     with pytest.raises(DownloadError, match="cannot connect"):
         download(url, tmp_path, allow_private=True, progress=False, retries=2)
     assert leftovers(tmp_path) == []
+
+
+def test_caller_headers_are_not_sent_to_another_origin_after_a_redirect(clip_bytes, tmp_path):
+    with FlakyHost() as first, FlakyHost() as other:
+        other.add("clip.mp4", clip_bytes)
+        first.add("clip.mp4", clip_bytes)
+        secret = {"Authorization": "Bearer not-for-other-hosts"}
+        download(first.url(f"/redirect?to={other.url('/ok/clip.mp4')}"), tmp_path / "a", allow_private=True,
+                 headers=secret, progress=False)
+        assert first.hits("/redirect")[0]["headers"].get("Authorization") == secret["Authorization"]
+        assert "Authorization" not in other.hits("/ok/clip.mp4")[0]["headers"]
+        # same origin: the header goes along
+        download(first.url("/redirect?to=/ok/clip.mp4"), tmp_path / "b", allow_private=True, headers=secret,
+                 progress=False)
+        assert first.hits("/ok/clip.mp4")[0]["headers"].get("Authorization") == secret["Authorization"]

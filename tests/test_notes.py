@@ -371,3 +371,16 @@ def test_notes_left_by_a_killed_kernel_are_recovered_on_reopen(ingested, speech_
     row = _row(store.path, lost.id)
     assert row["status"] == "error" and "interrupted" in row["error"] and row["t"] == pytest.approx(4.0)
     assert _row(store.path, live.id)["status"] == "recording"  # a fresh stamp is left alone
+
+
+def test_text_typed_while_a_note_waits_is_never_overwritten_by_the_transcript(ingested, speech_webm):
+    store, video = ingested
+    player = _player(store, video)
+    note = player.handle_message({"type": "stamp", "t": 3.0, "frame": 75, "client_id": "e"})
+    # the user types the text before the recording arrives (it is then still waiting for transcription)
+    player.handle_message({"type": "edit", "note_id": note.id, "text": "goal at the left post"})
+    player.handle_message({"type": "audio", "client_id": "e", "mime": "audio/webm"}, [speech_webm])
+    assert player.wait_idle(120)
+    row = _row(store.path, note.id)
+    assert row["text"] == "goal at the left post" and row["status"] == "done"
+    assert store.abspath(row["audio_path"]).exists()  # the recording is still kept

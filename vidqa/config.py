@@ -41,7 +41,14 @@ def env_flag(name: str, default: bool = False) -> bool:
 def max_download_bytes() -> int:
     """The download size cap in bytes (``$VIDQA_MAX_DOWNLOAD_BYTES``, default 20 GB)."""
     value = os.environ.get("VIDQA_MAX_DOWNLOAD_BYTES")
-    return int(value) if value else DEFAULT_MAX_DOWNLOAD_BYTES
+    if not value:
+        return DEFAULT_MAX_DOWNLOAD_BYTES
+    try:
+        return int(value)
+    except ValueError:
+        from .errors import VidqaError
+
+        raise VidqaError(f"VIDQA_MAX_DOWNLOAD_BYTES must be a whole number of bytes, not {value!r}.") from None
 
 
 def allowed_roots() -> list[Path] | None:

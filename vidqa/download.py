@@ -288,6 +288,12 @@ def safe_filename(name: str, limit: int = 180) -> str | None:
 # --------------------------------------------------------------------------------------------------------------
 # HTTP session: guarded, pinned, manual redirects
 # --------------------------------------------------------------------------------------------------------------
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
 class _Session:
     """An httpx client wrapper that checks every hop with netguard and connects to the checked address."""
 
@@ -295,7 +301,9 @@ class _Session:
         self.own_client = client is None
         self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
         self.allow_private = allow_private
-        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity", **(headers or {})}
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"}
+        self.user_headers = dict(headers or {})
+        """The caller's headers (e.g. Authorization): sent only to the origin of the URL they were given for."""
         self.cookies: dict[str, dict[str, str]] = {}  # domain -> name -> value
 
     def __enter__(self) -> _Session:
@@ -322,13 +330,16 @@ class _Session:
         on_hop: Callable[[str], None] | None = None,
     ) -> tuple[httpx.Response, str]:
         """GET ``url`` (streaming), following redirects one checked hop at a time. Returns (response, final URL)."""
+        origin = _origin(url)
         for _hop in range(MAX_REDIRECTS + 1):
             if on_hop is not None:
                 on_hop(url)
             checked = check_url(url, allow_private=self.allow_private)
             target = httpx.URL(url)
             hdrs = dict(self.headers)
-            hdrs.update(headers or {})
+            if _origin(url) == origin:  # a redirect to another origin never gets the caller's credentials
+                hdrs.update(self.user_headers)
+                hdrs.update(headers or {})
             netloc = checked.host if ":" not in checked.host else f"[{checked.host}]"
             if target.port is not None:
                 netloc += f":{target.port}"

@@ -141,7 +141,11 @@ def check_url(url: str, *, allow_private: PrivatePolicy = None) -> CheckedURL:
     Raises :class:`SourceNotAllowedError` (bad scheme, private address) or :class:`DownloadError` (the host
     does not resolve). The returned :class:`CheckedURL` lists the checked addresses; connect to one of them.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parses the port: raises when it is not a number
+    except ValueError as err:
+        raise SourceNotAllowedError(f"Refusing {_short(url)}: not a valid URL ({err}).") from None
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise SourceNotAllowedError(

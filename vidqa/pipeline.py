@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import StageError
 from .records import AudioEvent, TranscriptSegment, Video, VisualEvent
 from .stages import SkipStage, StageResult, run_stage
 from .store import Store
@@ -186,7 +187,7 @@ def process(
         video = store.video(video)
     unknown = set(stages) - set(STAGES)
     if unknown:
-        raise ValueError(f"Unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+        raise StageError(f"Unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}.")
     results: dict[str, StageResult] = {}
     if "transcribe" in stages:
         # Load CTranslate2's OpenMP runtime before OCR (one thread per tesseract child) can touch the environment.

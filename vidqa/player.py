@@ -298,7 +298,7 @@ class VideoPlayer(anywidget.AnyWidget):
         """A Groq summary of the notes (needs ``GROQ_API_KEY``); also shown in the widget."""
         from .groq_api import has_groq_key
 
-        if not has_groq_key() and not base_url:
+        if not has_groq_key():
             from .errors import MissingKeyError
 
             raise MissingKeyError(
@@ -642,6 +642,9 @@ class VideoPlayer(anywidget.AnyWidget):
             note = store.note(note_id, include_deleted=True)
             if not note.audio_path:
                 return
+            if note.text.strip():  # the user typed the note's text while it waited: theirs wins
+                store.update_note(note_id, status="done", error=None)
+                return
             store.update_note(note_id, status="transcribing", error=None)
             self._refresh_notes(store)
             path = store.abspath(note.audio_path)
@@ -661,6 +664,10 @@ class VideoPlayer(anywidget.AnyWidget):
                                         "and type its text.")
                 return
             label = f"{backend}:{settings.resolved_model()}"
+            if store.note(note_id, include_deleted=True).text.strip():
+                # typed while transcribing: keep the user's text, never overwrite it with the machine's
+                store.update_note(note_id, status="done", error=None, backend=label)
+                return
             store.update_note(note_id, status="done", text=text, error=None, backend=label)
         except Exception:  # noqa: BLE001 - e.g. the database went away: log, keep the worker alive
             log.error("transcribing note %s failed:\n%s", note_id, traceback.format_exc())

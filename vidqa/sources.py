@@ -77,7 +77,12 @@ def parse_source(s: str | os.PathLike[str]) -> Source:
         return Source("local", os.path.abspath(unquote(parts.path)))
     if scheme not in ("http", "https"):
         return Source("url", text)
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.hostname  # noqa: B018 - parses the host: raises on a malformed IPv6 literal or port
+        parts.port  # noqa: B018
+    except ValueError as err:
+        raise IngestError(f"Cannot read the URL {text[:120]!r}: {err}.") from None
     host = (parts.hostname or "").lower().rstrip(".")
     if host in DRIVE_HOSTS:
         drive_id, key = _drive_id(parts.path, parts.query)

@@ -578,13 +578,16 @@ class Store:
         return [_run(r) for r in self.conn.execute(sql + " ORDER BY id", params)]
 
     def find_done_run(self, stage: str, video_id: str | None, settings: dict[str, Any]) -> Run | None:
-        """The latest finished run of ``stage`` on ``video_id`` with the same settings, if any."""
+        """The run whose results the store holds for ``stage`` on ``video_id``, if it used these settings.
+
+        Only the latest finished run counts: each run replaces the rows of the one before, so an older run with the
+        same settings no longer has its results in the database.
+        """
         row = self.conn.execute(
-            "SELECT * FROM runs WHERE stage = ? AND video_id IS ? AND settings_hash = ? AND status = 'done'"
-            " ORDER BY id DESC LIMIT 1",
-            (stage, video_id, settings_hash(settings)),
+            "SELECT * FROM runs WHERE stage = ? AND video_id IS ? AND status = 'done' ORDER BY id DESC LIMIT 1",
+            (stage, video_id),
         ).fetchone()
-        return _run(row) if row else None
+        return _run(row) if row and row["settings_hash"] == settings_hash(settings) else None
 
     # --- transcripts -----------------------------------------------------------------------------------------
     def replace_transcript(
