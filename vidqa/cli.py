@@ -262,14 +262,17 @@ def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_
     Example:
         vidqa process --all
     """
-    from .pipeline import CoreSettings, process as do_process
+    from .pipeline import STAGES, CoreSettings, process as do_process
 
+    chosen = [s.strip() for s in stages.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(STAGES))
+    if unknown:
+        raise VidqaError(f"Unknown stages {unknown}; known: {', '.join(STAGES)}.")
     store = _store(db)
     settings = CoreSettings(visual=_visual_settings(fps, detector, min_confidence, no_ocr, no_cuts))
     results = []
     for v in _videos(store, videos, all_):
-        results += do_process(store, v, stages=[s.strip() for s in stages.split(",") if s.strip()],
-                              settings=settings, force=force, progress=not quiet)
+        results += do_process(store, v, stages=chosen, settings=settings, force=force, progress=not quiet)
     _report(results)
 
 
