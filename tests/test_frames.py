@@ -283,3 +283,39 @@ def test_bad_inputs_raise_vidqa_errors(tmp_path):
             out.mux(p)
     with pytest.raises(NoVideoStreamError):
         detect_scene_cuts(wav, progress=False)
+
+
+def test_times_count_from_the_container_start_like_the_audio(tmp_path):
+    """A video stream starting 1 s after its audio keeps that offset (the audio, proxy and player count from 0)."""
+    from fractions import Fraction
+
+    import av
+
+    from vidqa.frames import sample_frames
+
+    path = tmp_path / "late-video.mp4"
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 160, 120, "yuv420p"
+        vs.options = {"g": "25", "bf": "0"}
+        aus = out.add_stream("aac", rate=16000, layout="mono")
+        for i in range(50):  # container time 1.0 .. 3.0 s; the frame at 2.0 s is white
+            img = np.full((120, 160, 3), 255 if i == 25 else 0, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts, frame.time_base = 25 + i, Fraction(1, 25)
+            for p in vs.encode(frame):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+        for k in range(0, 3 * 16000, 1024):  # audio from 0 s
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 16000, k, Fraction(1, 16000)
+            for p in aus.encode(af):
+                out.mux(p)
+        for p in aus.encode():
+            out.mux(p)
+    frames = list(sample_frames(path, fps=None, scene_cuts=True, progress=False))
+    white = [f for f in frames if f.image.mean() > 200]
+    assert white, [(f.t, f.reason) for f in frames]
+    assert abs(white[0].t - 2.0) <= 0.04  # container time, not 1.0 (the video stream's own clock)
+    assert white[0].frame_index == 25  # the 26th frame of the video stream

@@ -71,7 +71,8 @@ _HISTORY = 12  # recent frame-to-frame scores kept for the adaptive part of the 
 class Frame:
     """One decoded frame.
 
-    ``t`` is the presentation time in seconds from the stream start (``pts * time_base - start``).
+    ``t`` is the presentation time in seconds from the container's start (``pts * time_base - start``), the same
+    origin as the extracted audio, the browser proxy and the player's clock.
     ``frame_index`` is the frame's position in presentation order, exact when every packet has a pts (counted from
     the packet scan), otherwise estimated as ``round(t * average_fps)``; ``None`` when neither is known.
     ``image`` is BGR ``uint8`` (H, W, 3) in display orientation (the stream's rotation is applied).
@@ -307,7 +308,11 @@ def _scan(path: str | Path) -> _Scan:
                 key_pts.append(p)
         pts.sort()
         key_pts.sort()
-        if stream.start_time is not None:
+        # Times count from the container's start, like the 16 kHz audio (vidqa.audio), the browser proxy and the
+        # player's currentTime: a video stream that starts after its audio keeps its offset.
+        if container.start_time is not None:
+            start = round(container.start_time / 1e6 / tb)
+        elif stream.start_time is not None:
             start = stream.start_time
         elif pts:
             start = pts[0]
@@ -388,7 +393,9 @@ class _Sampler:
     # -- common ---------------------------------------------------------------------------------------------------
     def t_of(self, pts: int | None, frame: Any = None) -> float:
         if pts is None:
-            return float(frame.time or 0.0) if frame is not None else 0.0
+            if frame is None or frame.time is None:
+                return 0.0
+            return float(frame.time) - self.scan.start * self.scan.time_base
         return (pts - self.scan.start) * self.scan.time_base
 
     def index_of(self, pts: int | None, t: float) -> int | None:
