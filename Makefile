@@ -3,6 +3,8 @@
 #   make test   installs what it needs, runs the whole test suite (what CI runs)
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
+# Debian's own python3 refuses pip installs (PEP 668); vidqa installs beside it (or pass PYTHON=.venv/bin/python).
+export PIP_BREAK_SYSTEM_PACKAGES := 1
 DB ?= data/vidqa.db
 PYTEST_ARGS ?=
 
@@ -15,10 +17,10 @@ help:
 	@echo "make bench   - the speed benchmarks (benchmarks/)"
 
 system-deps:
-	@bash scripts/install-system-deps.sh demo
+	@PYTHON=$(PYTHON) bash scripts/install-system-deps.sh demo
 
 system-deps-test:
-	@bash scripts/install-system-deps.sh test
+	@PYTHON=$(PYTHON) bash scripts/install-system-deps.sh test
 
 install: system-deps
 	$(PIP) install -q -e ".[jupyter]"

@@ -11,13 +11,19 @@ if [ "$profile" = test ]; then
   packages+=(espeak-ng chromium chromium-driver fonts-dejavu-core)
 fi
 
+# pip itself (Debian's python3 comes without it)
+python=${PYTHON:-python3}
+if ! "$python" -m pip --version >/dev/null 2>&1; then
+  packages+=(python3-pip python3-venv)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # The tests also take real media out of Debian packages with `apt-get download`, which needs package lists.
 need_lists=0
-if [ "$profile" = test ] && [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+if [ "$profile" = test ] && ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
   need_lists=1
 fi
 

@@ -5,7 +5,7 @@ JupyterLab runs on 127.0.0.1 with private config/runtime/data dirs and serves a 
 player must link the media under the notebook folder). Chromium plays it, SPACE stamps + records (the fake mic
 plays an espeak-ng WAV), SPACE stops; the note row is read from SQLite (read-only) and checked against the video
 time at the keypress; the transcript must hold the spoken words. Then: click a note -> seek; edit a note's text to
-HTML through the UI -> shown as literal text; the video request got a 206 (Range) answer.
+HTML through the UI -> shown as literal text; a Range request for the video got a 206 (Range) answer.
 """
 
 from __future__ import annotations
@@ -81,8 +81,12 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 90
 def jupyter_lab(root: Path, tmp: Path):
     """Yield the base URL of a JupyterLab serving ``root``; stops it (and its kernels) afterwards."""
     env = jupyter_env(tmp)
-    subprocess.run([sys.executable, "-m", "jupyter", "labextension", "disable",
-                    "@jupyterlab/apputils-extension:announcements"], env=env, capture_output=True, check=False)
+    # The "Jupyter news" toast can cover the page: disable it in this test's own config dir only (`jupyter
+    # labextension disable` would write to the Python environment's sys-prefix config).
+    labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
     port = _free_port()
     log = tmp / "lab.log"
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
