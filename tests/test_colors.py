@@ -54,6 +54,8 @@ def test_vocabulary_is_the_agreed_one():
     for name, labs in REFERENCES.items():
         assert name in COLOUR_NAMES
         assert len(labs) >= 4
+        for lab in labs:
+            assert name_colour(lab) == name, (name, lab)
     assert name_colour((53.24, 80.09, 67.20)) == "red"  # true-scale CIELAB of sRGB #ff0000
 
 
