@@ -8,6 +8,7 @@ object counts and colours, scene cuts; and the stage machinery: idempotent runs,
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -53,7 +54,6 @@ def test_every_stage_runs_and_records_its_run(processed):
 
 
 def test_transcript_matches_the_narration(processed):
-    """Runs beside OCR in one process: a regression test for OpenMP settings leaking from tesseract."""
     store, video, _ = processed
     segments = store.transcript(video.id)
     hyp = " ".join(s.text for s in segments)
@@ -65,6 +65,30 @@ def test_transcript_matches_the_narration(processed):
         inside = [w for w in words if utterance["start"] - 0.5 <= w.start <= utterance["end"] + 0.5]
         assert inside, utterance
         assert abs(inside[0].start - utterance["start"]) <= 0.5
+
+
+def test_ocr_before_transcription_in_one_process_leaves_the_transcript_intact():
+    """Regression: tesseract's OMP_THREAD_LIMIT=1 once stayed in os.environ; CTranslate2 loaded after it then
+    transcribed nothing (and 10x slower). OCR first, then a fresh speech model, in a clean process."""
+    import subprocess
+    import sys
+
+    code = f"""
+import os, sys
+from vidqa.ocr import ocr_image
+from media_factory import frame_at
+before = os.environ.get("OMP_THREAD_LIMIT")
+assert [t.text for t in ocr_image(frame_at({str(SAMPLE)!r}, 21.0))] == ["HOME 2 - 1 AWAY"]
+assert os.environ.get("OMP_THREAD_LIMIT") == before, "OCR left OMP_THREAD_LIMIT in the environment"
+from vidqa.transcribe import transcribe, transcript_text
+print(transcript_text(transcribe({str(SAMPLE)!r}, progress=False)))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                         cwd=Path(__file__).parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ref = " ".join(s["text"] for s in TRUTH["speech"])
+    assert wer(ref, out.stdout) <= 0.15, out.stdout
 
 
 def test_audio_events_find_the_whistle_and_the_silence(processed):
@@ -120,8 +144,18 @@ def test_objects_are_counted_and_coloured(processed):
     assert checked_colours >= 4
 
 
-def test_runs_are_idempotent_and_force_redoes(processed):
-    store, video, _ = processed
+def copy_store(store: Store, dest: Path) -> Store:
+    """A copy of ``store``'s database and media in ``dest`` (tests that change rows must not touch the shared one)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    copy = Store(dest / "vidqa.db")
+    store.conn.backup(copy.conn)
+    shutil.copytree(store.media_dir, copy.media_dir)
+    return copy
+
+
+def test_runs_are_idempotent_and_force_redoes(processed, tmp_path):
+    shared, video, _ = processed
+    store = copy_store(shared, tmp_path / "copy")
     again = process(store, video, progress=False)
     assert [r.status for r in again] == ["skipped"] * len(STAGES)
     assert all("same settings" in r.reason for r in again)
