@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from media_factory import frame_at
+from needs import missing
 
 from vidqa.colors import (
     COLOUR_NAMES,
@@ -207,7 +208,7 @@ def darknet_data() -> Path:
     try:
         root = fetch_deb("darknet", CACHE / "debs")
     except DebUnavailable as exc:  # pragma: no cover - depends on the Debian mirror
-        pytest.skip(f"darknet package unavailable: {exc}")
+        missing(f"darknet package unavailable: {exc}")
     return root / "usr/share/darknet/data"
 
 

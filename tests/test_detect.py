@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from debs import fetch_deb
+from needs import missing
 
 from vidqa.detect import (
     COCO_TF_LABELS,
@@ -222,7 +223,7 @@ def _square_image(rng: np.random.Generator, size: int = 160) -> tuple[np.ndarray
 @pytest.fixture(scope="module")
 def yolo_weights(tmp_path_factory):
     if not HAVE_ULTRALYTICS:
-        pytest.skip("ultralytics/torch not installed (pip install 'vidqa[yolo]')")
+        missing("ultralytics/torch not installed (pip install 'vidqa[yolo]')")
     work = tmp_path_factory.mktemp("yolo")
     cfg = work / "config"
     (cfg / "Ultralytics").mkdir(parents=True)
@@ -328,7 +329,7 @@ def test_yolo_detect_objects_on_video_and_onnx_export(yolo_weights, tmp_path):
     assert max(before, default=0.0) < min(e.confidence for e in with_square.values())
 
     if importlib.util.find_spec("onnx") is None:
-        pytest.skip("onnx not installed: .onnx export not tested")
+        missing("onnx not installed: .onnx export not tested")
     from ultralytics import YOLO
 
     onnx_path = Path(YOLO(str(yolo_weights)).export(format="onnx", imgsz=160, dynamic=False, simplify=False))

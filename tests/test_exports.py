@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import pysrt
 import pympi
+import pysrt
 import pytest
 import webvtt
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from media_factory import frame_at
+from needs import missing
 
 from vidqa.ocr import TextBox, likely_has_text, ocr_frames, ocr_image, text_changed, text_regions
 
@@ -17,9 +18,10 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 SAMPLE_JSON = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample.json"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
-pytestmark = pytest.mark.skipif(
-    __import__("shutil").which("tesseract") is None, reason="tesseract-ocr is not installed"
-)
+@pytest.fixture(autouse=True)
+def _tesseract_installed():
+    if __import__("shutil").which("tesseract") is None:
+        missing("tesseract-ocr is not installed")
 
 
 def _draw(img: np.ndarray, text: str, xy: tuple[int, int], size: int, fill, stroke: int = 0, stroke_fill=None):
@@ -177,7 +179,7 @@ def opencv_data() -> Path:
     try:
         root = fetch_deb("opencv-doc", CACHE / "debs")
     except DebUnavailable as exc:  # pragma: no cover - depends on the Debian mirror
-        pytest.skip(f"opencv-doc package unavailable: {exc}")
+        missing(f"opencv-doc package unavailable: {exc}")
     return root / "usr/share/doc/opencv-doc/examples/data"
 
 

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from needs import missing
 from player_media import KEY_WORDS, SPOKEN, cached, espeak_wav, make_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,6 +37,14 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _playwright():
+    try:
+        import playwright.sync_api
+    except ImportError:
+        missing("the playwright package is not installed (pip install -e '.[test]')")
+    return playwright.sync_api
 
 
 def jupyter_env(tmp: Path) -> dict[str, str]:
@@ -212,9 +221,9 @@ def media(tmp_path_factory):
 
 
 def test_player_in_jupyterlab(tmp_path, media, artifacts_dir):
-    playwright = pytest.importorskip("playwright.sync_api")
+    playwright = _playwright()
     if not Path(CHROMIUM).exists():
-        pytest.skip("needs /usr/bin/chromium")
+        missing("needs /usr/bin/chromium")
     clip, fake_mic = media
     root = tmp_path / "lab"
     root.mkdir()
@@ -328,9 +337,9 @@ def test_player_in_jupyterlab(tmp_path, media, artifacts_dir):
 
 
 def test_player_in_voila(tmp_path, media):
-    playwright = pytest.importorskip("playwright.sync_api")
+    playwright = _playwright()
     if not Path(CHROMIUM).exists():
-        pytest.skip("needs /usr/bin/chromium")
+        missing("needs /usr/bin/chromium")
     clip, fake_mic = media
     nb_dir = tmp_path / "nb"
     nb_dir.mkdir()

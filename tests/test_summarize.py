@@ -6,8 +6,8 @@ import logging
 import re
 
 import pytest
-
 from fake_groq import FakeGroq
+
 from vidqa.errors import ApiError, MissingKeyError, VidqaError
 from vidqa.groq_api import DEFAULT_CHAT_MODEL
 from vidqa.records import Video

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import missing
 
 from vidqa.audio import SAMPLE_RATE, load_audio
 from vidqa.errors import ApiError, ModelUnavailableError
@@ -54,7 +55,7 @@ LOCAL = TranscribeSettings(backend="local")
 def espeak(text: str, path: Path, speed: int = 140) -> np.ndarray:
     """Speak ``text`` with espeak-ng into ``path`` and return it as 16 kHz mono float32."""
     if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+        missing("espeak-ng is not installed (Debian package espeak-ng)")
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed), "-w", str(path), text], check=True,
                    capture_output=True)
     return load_audio(path)
@@ -116,7 +117,7 @@ def _fetch_deb(pkg: str) -> Path:
     try:
         return fetch_deb(pkg, CACHE / "debs")
     except DebUnavailable as err:
-        pytest.skip(f"Debian package {pkg} unavailable: {err}")
+        missing(f"Debian package {pkg} unavailable: {err}")
 
 
 @pytest.fixture(scope="session")
