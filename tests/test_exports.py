@@ -310,5 +310,6 @@ def test_empty_notes_export_valid_files(tmp_path):
     assert json.loads(export_notes([], "json"))["notes"] == []
     path = tmp_path / "empty.eaf"
     export_notes([], "eaf", path)
-    assert pympi.Elan.Eaf(str(path)).get_tier_names() is not None
+    eaf = pympi.Elan.Eaf(str(path))
+    assert "notes" in eaf.get_tier_names() and eaf.get_annotation_data_for_tier("notes") == []
     assert Path(path).stat().st_size > 0

@@ -142,7 +142,7 @@ def test_player_state_has_no_media_bytes_and_widget_files_resolve(ingested):
     assert len(json.dumps(state)) < 200_000  # the JS/CSS source plus small values, never the video
     assert "export default" in state["_esm"] and ".vidqa-player" in state["_css"]
     assert state["video_id"] == video.id and state["fps"] == pytest.approx(25.0)
-    assert widget_file("player.js").name == "player.js"
+    assert widget_file("player.js").read_text() == state["_esm"]  # the ES module the front-end gets
     player.handle_message({"type": "hello", "base_url": "/", "app_url": "/lab", "pathname": "/lab/tree/a.ipynb"})
     assert player.video_urls and all(u.endswith(".mp4") for u in player.video_urls)
     assert player.error == ""

@@ -288,7 +288,7 @@ def to_eaf(notes: Sequence[Note], *, video: Video | None = None, default_duratio
     index = {id(c): i for i, c in enumerate(cues)}
     n_annotations = 0
     any_tags = False
-    for lane_no, lane in enumerate(_lanes(cues), start=1):
+    for lane_no, lane in enumerate(_lanes(cues) or [[]], start=1):  # an empty export still has its tier
         tier_id = EAF_TIER if lane_no == 1 else f"{EAF_TIER}-{lane_no}"
         tier = ET.SubElement(root, "TIER", {"LINGUISTIC_TYPE_REF": "default-lt", "TIER_ID": tier_id})
         tagged = []
