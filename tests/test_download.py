@@ -217,3 +217,16 @@ def test_caller_headers_are_not_sent_to_another_origin_after_a_redirect(clip_byt
         download(first.url("/redirect?to=/ok/clip.mp4"), tmp_path / "b", allow_private=True, headers=secret,
                  progress=False)
         assert first.hits("/ok/clip.mp4")[0]["headers"].get("Authorization") == secret["Authorization"]
+
+
+def test_two_downloads_with_the_same_name_never_replace_each_other(tmp_path):
+    from vidqa.download import _claim
+
+    first, second = tmp_path / "a.part", tmp_path / "b.part"
+    first.write_bytes(b"first video")
+    second.write_bytes(b"second video")
+    one = _claim(first, tmp_path / "video.mp4")
+    two = _claim(second, tmp_path / "video.mp4")
+    assert one != two and one.name == "video.mp4" and two.name == "video (1).mp4"
+    assert one.read_bytes() == b"first video" and two.read_bytes() == b"second video"
+    assert not first.exists() and not second.exists()

@@ -259,3 +259,10 @@ def test_no_warnings_for_a_clean_clip(store, clips):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ingest(clips["h264"], store, progress=False)
+
+
+def test_a_server_chosen_file_name_never_picks_the_stored_type(store, clips):
+    with FlakyHost() as host:
+        url = host.add("clip", clips["h264"].read_bytes(), disposition='attachment; filename="page.html"')
+        video = ingest(url, store, allow_private=True, progress=False)
+    assert video.path.endswith(".mp4")  # from the probed container, not from the server's name

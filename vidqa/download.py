@@ -470,10 +470,9 @@ def _fetch(
     size = part.stat().st_size
     name = info.get("filename") or _name_from_url(info.get("final_url", url)) or "download"
     sniffed = info.get("sniffed")
-    if sniffed and Path(name).suffix.lower().lstrip(".") not in _MEDIA_EXTS:
+    if sniffed and Path(name).suffix.lower().lstrip(".") not in MEDIA_EXTENSIONS:
         name = f"{name}.{sniffed}"
-    final_path = _unique(dest / name)
-    os.replace(part, final_path)
+    final_path = _claim(part, dest / name)
     meta_path.unlink(missing_ok=True)
     return DownloadResult(
         path=final_path,
@@ -793,7 +792,7 @@ def _drive_next_url(body: str, status: int, final: str, link: str, cookies: dict
 # --------------------------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------------------------
-_MEDIA_EXTS = {
+MEDIA_EXTENSIONS = {
     "mp4", "m4v", "mov", "mkv", "webm", "avi", "wmv", "asf", "flv", "ts", "mts", "m2ts", "mpg", "mpeg", "3gp",
     "ogv", "ogg", "oga", "opus", "wav", "mp3", "m4a", "aac", "flac", "amr", "caf", "aiff", "rm", "vob", "mxf",
 }
@@ -854,6 +853,28 @@ def _describe(err: BaseException) -> str:
 def _name_from_url(url: str) -> str | None:
     path = urlsplit(url).path
     return safe_filename(unquote(path.rstrip("/").rsplit("/", 1)[-1])) if path else None
+
+
+def _claim(part: Path, path: Path) -> Path:
+    """Move ``part`` to ``path`` or the first free ``path (i)``, never over a file another process just put there.
+
+    A hard link is created exclusively (it fails if the name exists), so two downloads that pick the same name
+    cannot replace each other's file; where links are not supported, fall back to a checked rename.
+    """
+    candidate = path
+    for i in range(1, 10_000):
+        try:
+            os.link(part, candidate)
+        except FileExistsError:
+            candidate = path.with_name(f"{path.stem} ({i}){path.suffix}")
+            continue
+        except OSError:  # no hard links on this file system
+            candidate = _unique(candidate)
+            os.replace(part, candidate)
+            return candidate
+        part.unlink()
+        return candidate
+    raise DownloadError(f"Too many files named like {path.name} in {path.parent}.")
 
 
 def _unique(path: Path) -> Path:

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import proxy as _proxy
 from .audio import SAMPLE_RATE, decode_audio, write_wav
-from .download import download, download_drive
+from .download import MEDIA_EXTENSIONS, download, download_drive
 from .errors import MediaError, VidqaError
 from .netguard import PrivatePolicy, check_local_path
 from .probe import probe
@@ -336,7 +336,7 @@ def ingest_many(
 # --------------------------------------------------------------------------------------------------------------
 def _extension(fetched: Fetched, info: Probe) -> str:
     suffix = Path(fetched.filename).suffix.lower().lstrip(".")
-    if suffix and suffix.isalnum() and len(suffix) <= 5:
+    if suffix in MEDIA_EXTENSIONS:  # a name from a server ("x.html") never picks the stored file's type
         return suffix
     return _EXT_FROM_CONTAINER.get(info.container, "bin")
 

@@ -399,6 +399,19 @@ class Store:
         else:
             conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries see one consistent state (WAL snapshot)."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
     def _migrate(self) -> None:
         version = self.schema_version
         if version > SCHEMA_VERSION:
@@ -619,14 +632,15 @@ class Store:
 
     def transcript(self, video_id: str) -> list[TranscriptSegment]:
         """A video's transcript segments with their words, in time order."""
-        segs = self.conn.execute(
-            "SELECT * FROM transcript_segments WHERE video_id = ? ORDER BY start, seg_index", (video_id,)
-        ).fetchall()
-        words: dict[int, list[TranscriptWord]] = {}
-        for w in self.conn.execute("SELECT * FROM transcript_words WHERE video_id = ? ORDER BY start", (video_id,)):
-            words.setdefault(w["segment_id"], []).append(
-                TranscriptWord(w["start"], w["end"], w["word"], w["probability"])
-            )
+        with self._snapshot() as conn:  # segments and words from one state of the database
+            segs = conn.execute(
+                "SELECT * FROM transcript_segments WHERE video_id = ? ORDER BY start, seg_index", (video_id,)
+            ).fetchall()
+            words: dict[int, list[TranscriptWord]] = {}
+            for w in conn.execute("SELECT * FROM transcript_words WHERE video_id = ? ORDER BY start", (video_id,)):
+                words.setdefault(w["segment_id"], []).append(
+                    TranscriptWord(w["start"], w["end"], w["word"], w["probability"])
+                )
         return [
             TranscriptSegment(
                 s["start"], s["end"], s["text"], words.get(s["id"], []), s["avg_logprob"], s["no_speech_prob"],
