@@ -398,6 +398,17 @@ class _Sampler:
             return float(frame.time) - self.scan.start * self.scan.time_base
         return (pts - self.scan.start) * self.scan.time_base
 
+    def cut_check(self, frame: Any, prev_sig: np.ndarray | None) -> tuple[np.ndarray | None, float | None]:
+        """``frame``'s signature and its cut score against ``prev_sig`` (``None`` unless the judge sees a cut)."""
+        if not self.scene_cuts:
+            return prev_sig, None
+        sig = _signature(frame)
+        if prev_sig is not None:
+            score = _score(prev_sig, sig)
+            if self.judge(score):
+                return sig, score
+        return sig, None
+
     def index_of(self, pts: int | None, t: float) -> int | None:
         s = self.scan
         if pts is not None and s.pts:
@@ -484,14 +495,7 @@ class _Sampler:
             stream = self._decoder(container)
             for frame in container.decode(stream):
                 t = self.t_of(frame.pts, frame)
-                cut_score = None
-                if self.scene_cuts:
-                    sig = _signature(frame)
-                    if prev_sig is not None:
-                        sc = _score(prev_sig, sig)
-                        if self.judge(sc):
-                            cut_score = sc
-                    prev_sig = sig
+                prev_sig, cut_score = self.cut_check(frame, prev_sig)
                 take_tick = ti < len(ticks) and t >= ticks[ti] - self.half_frame
                 if take_tick:
                     while ti < len(ticks) and t >= ticks[ti] - self.half_frame:
@@ -633,14 +637,7 @@ class _Sampler:
         prev_sig = ksig
         for f in interior:
             t = self.t_of(f.pts, f)
-            cut_score = None
-            if self.scene_cuts:
-                sig = _signature(f)
-                if prev_sig is not None:
-                    sc = _score(prev_sig, sig)
-                    if self.judge(sc):
-                        cut_score = sc
-                prev_sig = sig
+            prev_sig, cut_score = self.cut_check(f, prev_sig)
             take = False
             while fi < len(gop_fills) and t >= gop_fills[fi] - self.half_frame:
                 take = True
