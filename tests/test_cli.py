@@ -87,3 +87,16 @@ def test_notes_export_from_the_command_line(tmp_path):
     out = vidqa("notes", "export", video.id, "--format", "vtt", "--db", str(db))
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("WEBVTT") and "00:00:03.800 -->" in out.stdout and "referee whistles" in out.stdout
+
+
+def test_demo_ingests_the_sample_runs_every_stage_and_says_where_results_went(tmp_path):
+    db = tmp_path / "data" / "vidqa.db"
+    out = vidqa("demo", "--db", str(db), "-q")
+    assert out.returncode == 0, out.stderr
+    assert "duration 24.000 s, 640x360, 25.000 fps" in out.stdout  # the probe
+    for stage in ("transcribe:", "audio-events:", "detect:"):
+        assert stage in out.stdout
+    assert "FAILED" not in out.stdout and str(db.resolve()) in out.stdout
+    summary = json.loads((db.parent / "demo-summary.json").read_text())
+    assert summary["stages"] == {"transcribe": "done", "audio-events": "done", "detect": "done"}
+    assert "HOME 2 - 1 AWAY" in summary["text"] and any(e["kind"] == "whistle" for e in summary["audio_events"])
