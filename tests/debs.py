@@ -70,3 +70,15 @@ def fetch_deb(pkg: str, cache_dir: str | Path = DEFAULT_CACHE) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+def deb_root(pkg: str) -> Path:
+    """:func:`fetch_deb` into the shared test cache; a package the mirror does not deliver is a missing requirement
+    (skipped on a developer machine, a failure under CI: see ``tests/needs.py``)."""
+    from needs import missing
+
+    try:
+        return fetch_deb(pkg)
+    except DebUnavailable as err:
+        missing(f"Debian package {pkg} unavailable: {err}")
+        raise  # not reached: missing() skips or fails

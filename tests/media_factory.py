@@ -20,6 +20,8 @@ libvpx (``vp8``), mpeg4, mjpeg; audio: aac, libopus (``opus``), libmp3lame (``mp
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -245,3 +247,44 @@ def frame_at(video: str | Path, t: float) -> np.ndarray:
                 break
     assert best is not None, f"{video} has no video frames"
     return best
+
+
+def write_frames(
+    path: str | Path,
+    images: Iterable[np.ndarray],
+    *,
+    fps: int,
+    options: dict[str, str] | None = None,
+    rotation: int | None = None,
+    pts_ms: Sequence[int] | None = None,
+) -> Path:
+    """Encode BGR ``images`` as an H.264 MP4 at ``fps`` (no audio); all images share the first one's size.
+
+    ``rotation`` is the display rotation in PyAV's counter-clockwise degrees; ``pts_ms`` gives each frame its own
+    time in milliseconds (variable frame rate) instead of frame ``i`` at ``i / fps``.
+    """
+    import av
+
+    it = iter(images)
+    first = next(it)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=fps)
+        s.height, s.width = first.shape[:2]
+        s.pix_fmt = "yuv420p"
+        s.options = dict(options or {})
+        if pts_ms is not None:
+            s.codec_context.time_base = Fraction(1, 1000)
+            s.time_base = Fraction(1, 1000)
+        if rotation:
+            s.set_display_rotation(rotation)
+        for i, img in enumerate(itertools.chain([first], it)):
+            f = av.VideoFrame.from_ndarray(img, format="bgr24")
+            if pts_ms is not None:
+                f.pts, f.time_base = pts_ms[i], Fraction(1, 1000)
+            else:
+                f.pts = i
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return Path(path)

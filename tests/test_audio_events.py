@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from debs import DebUnavailable, fetch_deb
-from needs import missing
+from debs import deb_root
 
 from vidqa.audio import SAMPLE_RATE, load_audio
 from vidqa.audio_events import AudioEventSettings, YamnetModel, detect_audio_events, detect_audio_events_file
@@ -28,12 +27,8 @@ SAMPLE_JSON = REPO / "data" / "samples" / "sample.json"
 # --- fixtures ---------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def sounds() -> dict[str, np.ndarray]:
-    cache = Path(__file__).parent / ".cache" / "debs"
-    try:
-        tux = fetch_deb("tuxfootball", cache) / "usr/share/games/tuxfootball/sound"
-        ast = fetch_deb("asterisk-core-sounds-en-wav", cache) / "usr/share/asterisk/sounds/en_US_f_Allison"
-    except DebUnavailable as err:
-        missing(f"Debian packages with the test sounds are unavailable: {err}")
+    tux = deb_root("tuxfootball") / "usr/share/games/tuxfootball/sound"
+    ast = deb_root("asterisk-core-sounds-en-wav") / "usr/share/asterisk/sounds/en_US_f_Allison"
     out = {n: load_audio(tux / f"{n}.wav") for n in ("refwhistlelong", "refwhistleshort", "crowdcheer", "crowdboo")}
     out["music"] = load_audio(tux / "titlemusic.ogg")[SR * 5 : SR * 15]
     prompts = ["all-circuits-busy-now", "agent-pass", "conf-onlyperson", "vm-intro", "please-try-again", "agent-loginok"]

@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 from media_factory import frame_at
-from needs import missing
 
 from vidqa.colors import (
     COLOUR_NAMES,
@@ -22,7 +21,6 @@ from vidqa.colors import (
 )
 from vidqa.records import VisualEvent
 
-CACHE = Path(__file__).resolve().parent / ".cache"
 SAMPLE_JSON = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample.json"
 
 # Several shades (RGB) of every vocabulary colour, chosen as typical examples of each name.
@@ -203,13 +201,9 @@ def test_result_type():
 # --- real photos (Debian darknet package) ------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def darknet_data() -> Path:
-    from debs import DebUnavailable, fetch_deb
+    from debs import deb_root
 
-    try:
-        root = fetch_deb("darknet", CACHE / "debs")
-    except DebUnavailable as exc:  # pragma: no cover - depends on the Debian mirror
-        missing(f"darknet package unavailable: {exc}")
-    return root / "usr/share/darknet/data"
+    return deb_root("darknet") / "usr/share/darknet/data"
 
 
 # Boxes are SSD-MobileNet-v2 (cv2.dnn) detections on these photos; every colour was checked by eye.

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from debs import fetch_deb
+from media_factory import write_frames
 from needs import missing
 
 from vidqa.detect import (
@@ -109,23 +110,10 @@ def _video_with_photo(path: Path, photo: np.ndarray, *, start: int, end: int, fp
     ph = cv2.resize(photo, (pw, ph_))
     x0, y0 = 150, 12
     bg = cv2.GaussianBlur(np.random.default_rng(3).integers(70, 150, (h, w, 3)).astype(np.uint8), (0, 0), 4)
-    out = av.open(str(path), "w")
-    s = out.add_stream("libx264", rate=fps)
-    s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-    s.options = {"x264-params": "keyint=10:scenecut=0", "preset": "veryfast"}
-    if rotation:
-        s.set_display_rotation(rotation)
     shot = np.full_like(bg, (170, 110, 40))
     shot[y0 : y0 + ph_, x0 : x0 + pw] = ph
-    for i in range(n):
-        img = shot.copy() if start <= i < end else bg.copy()
-        f = av.VideoFrame.from_ndarray(img, format="bgr24")
-        f.pts = i
-        for p in s.encode(f):
-            out.mux(p)
-    for p in s.encode():
-        out.mux(p)
-    out.close()
+    write_frames(path, (shot if start <= i < end else bg for i in range(n)), fps=fps, rotation=rotation,
+                 options={"x264-params": "keyint=10:scenecut=0", "preset": "veryfast"})
     return (x0 / w, y0 / h, (x0 + pw) / w, (y0 + ph_) / h)
 
 
@@ -163,18 +151,7 @@ def test_boxes_are_in_display_orientation(ssd, photos, tmp_path):
     display[200:426, 10:350] = person
     stored = np.ascontiguousarray(np.rot90(display, k=1))  # sideways, 360 x 640, as the camera wrote it
     clip = tmp_path / "phone.mp4"
-    out = av.open(str(clip), "w")
-    s = out.add_stream("libx264", rate=10)
-    s.width, s.height, s.pix_fmt = 640, 360, "yuv420p"
-    s.set_display_rotation(-90)  # PyAV takes counter-clockwise degrees
-    for i in range(20):
-        f = av.VideoFrame.from_ndarray(stored, format="bgr24")
-        f.pts = i
-        for p in s.encode(f):
-            out.mux(p)
-    for p in s.encode():
-        out.mux(p)
-    out.close()
+    write_frames(clip, [stored] * 20, fps=10, rotation=-90)  # PyAV takes counter-clockwise degrees
 
     frames = list(sample_frames(clip, fps=1.0, progress=False))
     assert len(frames) == 2 and frames[0].image.shape == (640, 360, 3)

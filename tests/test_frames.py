@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from media_factory import write_frames
 
 from vidqa.errors import CorruptMediaError, NoVideoStreamError
 from vidqa.frames import Frame, SceneCut, detect_scene_cuts, sample_frames
@@ -78,27 +79,8 @@ def pan_fade_frame(i: int) -> np.ndarray:
 
 
 def encode(path: Path, make=scene_frame, n=N, x264=SHORT_GOP, rotation=None, pts_ms=None) -> Path:
-    out = av.open(str(path), "w")
-    s = out.add_stream("libx264", rate=FPS)
-    s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-    s.options = {"x264-params": x264, "preset": "veryfast"}
-    if pts_ms is not None:
-        s.codec_context.time_base = Fraction(1, 1000)
-        s.time_base = Fraction(1, 1000)
-    if rotation:
-        s.set_display_rotation(rotation)  # counter-clockwise degrees
-    for i in range(n):
-        f = av.VideoFrame.from_ndarray(make(i), format="bgr24")
-        if pts_ms is not None:
-            f.pts, f.time_base = pts_ms[i], Fraction(1, 1000)
-        else:
-            f.pts = i
-        for p in s.encode(f):
-            out.mux(p)
-    for p in s.encode():
-        out.mux(p)
-    out.close()
-    return path
+    return write_frames(path, (make(i) for i in range(n)), fps=FPS, rotation=rotation, pts_ms=pts_ms,
+                        options={"x264-params": x264, "preset": "veryfast"})
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +269,6 @@ def test_bad_inputs_raise_vidqa_errors(tmp_path):
 
 def test_times_count_from_the_container_start_like_the_audio(tmp_path):
     """A video stream starting 1 s after its audio keeps that offset (the audio, proxy and player count from 0)."""
-    from fractions import Fraction
 
     import av
 

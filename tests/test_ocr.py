@@ -14,7 +14,6 @@ from needs import missing
 
 from vidqa.ocr import TextBox, likely_has_text, ocr_frames, ocr_image, text_changed, text_regions
 
-CACHE = Path(__file__).resolve().parent / ".cache"
 SAMPLE_JSON = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample.json"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -174,13 +173,9 @@ def test_ocr_frames_times_and_spans():
 # --- real scans (Debian opencv-doc) --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def opencv_data() -> Path:
-    from debs import DebUnavailable, fetch_deb
+    from debs import deb_root
 
-    try:
-        root = fetch_deb("opencv-doc", CACHE / "debs")
-    except DebUnavailable as exc:  # pragma: no cover - depends on the Debian mirror
-        missing(f"opencv-doc package unavailable: {exc}")
-    return root / "usr/share/doc/opencv-doc/examples/data"
+    return deb_root("opencv-doc") / "usr/share/doc/opencv-doc/examples/data"
 
 
 def test_real_scan_read(opencv_data):

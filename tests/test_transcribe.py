@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from debs import deb_root
 from needs import missing
 
 from vidqa.audio import SAMPLE_RATE, load_audio
@@ -28,7 +29,6 @@ from vidqa.textmetrics import normalize_text, number_to_words, wer, word_errors
 from vidqa.transcribe import TranscribeSettings, local_model, transcribe, transcribe_file, transcript_text
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(__file__).resolve().parent / ".cache"
 FAKE_KEY = "gsk_test_fake_key_0123456789abcdef"
 
 SENTENCES = [
@@ -109,22 +109,11 @@ def espeak_clip(speech_dir) -> tuple[np.ndarray, list[tuple[float, str]]]:
     return np.concatenate(parts), starts
 
 
-def _fetch_deb(pkg: str) -> Path:
-    try:
-        from debs import DebUnavailable, fetch_deb
-    except ImportError:  # pragma: no cover - tests/debs.py is another helper's file
-        pytest.skip("tests/debs.py is not available")
-    try:
-        return fetch_deb(pkg, CACHE / "debs")
-    except DebUnavailable as err:
-        missing(f"Debian package {pkg} unavailable: {err}")
-
-
 @pytest.fixture(scope="session")
 def asterisk_prompts() -> tuple[np.ndarray, str, float]:
     """10 real read-speech prompts (Allison, 8 kHz WAV) concatenated with 0.5 s pauses, and their transcript."""
-    sounds = _fetch_deb("asterisk-core-sounds-en-wav") / "usr/share/asterisk/sounds/en_US_f_Allison"
-    doc = _fetch_deb("asterisk-core-sounds-en") / "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+    sounds = deb_root("asterisk-core-sounds-en-wav") / "usr/share/asterisk/sounds/en_US_f_Allison"
+    doc = deb_root("asterisk-core-sounds-en") / "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
     entries: dict[str, str] = {}
     with gzip.open(doc, "rt", encoding="utf-8", errors="replace") as f:
         for line in f:  # "name: text" lines; ";" comments; "[beep tone]" for non-speech
