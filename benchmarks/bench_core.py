@@ -44,7 +44,7 @@ def make_long_clip(path: Path, minutes: float, w: int = 1280, h: int = 720, fps:
     import av
     import cv2
 
-    from vidqa.audio import load_audio
+    from vidqa.media.audio import load_audio
 
     if path.exists():
         return path
@@ -120,7 +120,7 @@ def decode_keyframes(path: Path) -> float:
 
 
 def sample_only(path: Path) -> float:
-    from vidqa.frames import sample_frames
+    from vidqa.analyze.frames import sample_frames
 
     t0 = time.perf_counter()
     for _ in sample_frames(path, fps=1.0, scene_cuts=True, progress=False):
@@ -130,8 +130,8 @@ def sample_only(path: Path) -> float:
 
 def detection_path(path: Path) -> float:
     """The same work as the naive loop, done vidqa's way: sampled frames + cuts, SSD on each."""
-    from vidqa.detect import detect_objects, get_detector
-    from vidqa.frames import sample_frames
+    from vidqa.analyze.detect import detect_objects, get_detector
+    from vidqa.analyze.frames import sample_frames
 
     det = get_detector("ssd-mobilenet-v2")
     t0 = time.perf_counter()
@@ -143,7 +143,7 @@ def naive(path: Path, seconds: float) -> float:
     """cv2 loop with the detector on every frame for ``seconds`` of media; returns xRT."""
     import cv2
 
-    from vidqa.detect import get_detector
+    from vidqa.analyze.detect import get_detector
 
     det = get_detector("ssd-mobilenet-v2")
     cap = cv2.VideoCapture(str(path))
@@ -165,8 +165,8 @@ def main() -> None:
     ap.add_argument("--naive-seconds", type=float, default=20.0)
     args = ap.parse_args()
 
-    from vidqa.ingest import ingest
-    from vidqa.pipeline import process, run_audio_events, run_detect, run_transcribe
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.pipeline.process import process, run_audio_events, run_detect, run_transcribe
     from vidqa.store import Store
 
     clip = make_long_clip(CACHE / f"core-{args.minutes:g}m-720p30.mp4", args.minutes)

@@ -4,8 +4,8 @@ Prints media-seconds per wall-second (×RT) for:
 
 1. decode every frame (PyAV, frame threading, 2 threads): the decode limit;
 2. keyframe-only decode (``skip_frame="NONKEY"``);
-3. :func:`vidqa.frames.sample_frames` at 1 fps with scene cuts (auto mode, and forced ``mode="all"``);
-4. SSD-MobileNet-v2 on the sampled frames (:func:`vidqa.detect.detect_objects`), sampling included;
+3. :func:`vidqa.analyze.frames.sample_frames` at 1 fps with scene cuts (auto mode, and forced ``mode="all"``);
+4. SSD-MobileNet-v2 on the sampled frames (:func:`vidqa.analyze.detect.detect_objects`), sampling included;
 5. the naive reference: an OpenCV ``VideoCapture.read()`` loop running the detector on every frame. It is far too
    slow to run for 10 min, so it runs on the first ``--naive-seconds`` (20 s) and the figure is extrapolated
    (×RT is a rate, so it carries over; the 10-min time is estimated from it).
@@ -133,8 +133,8 @@ def main() -> None:
 
     import cv2
 
-    from vidqa.detect import detect_objects, get_detector
-    from vidqa.frames import _scan, sample_frames
+    from vidqa.analyze.detect import detect_objects, get_detector
+    from vidqa.analyze.frames import _scan, sample_frames
 
     clip = make_clip(CACHE / f"clip_v3_{args.minutes:g}min_720p30_gop{args.gop}.mp4", args.minutes, args.gop)
     scan = _scan(clip)
@@ -169,7 +169,7 @@ def main() -> None:
     all_cuts = [f.frame_index for f in frames if f.reason == "cut"]
     agree = sum(any(abs(a - b) <= 1 for b in all_cuts) for a in auto_cuts)
     print(f"  cuts: auto {n_cut}, decode-all {len(all_cuts)}, auto cuts within 1 frame of a decode-all cut: {agree}")
-    from vidqa.frames import _Sampler
+    from vidqa.analyze.frames import _Sampler
 
     probe = _Sampler(clip, fps=1.0, scene_cuts=True, cut_threshold=0.06, cut_ratio=3.0, rotation=None, mode="auto",
                      max_keyframe_gap=2.0, progress=False, want_images=False)

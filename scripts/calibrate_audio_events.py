@@ -11,7 +11,7 @@ Every foreground is mixed at a random known time into 20 s of three backgrounds 
 crowd) at two background levels. The detector runs on each clip; a target counts as found when an event of its kind
 overlaps it (±0.5 s); every other event of a kind that neither the background nor the foreground explains is a
 false positive. For each kind the threshold is swept and the one with the best F1 (ties: the higher threshold) is
-reported; the chosen values are the defaults of :class:`vidqa.audio_events.AudioEventSettings`.
+reported; the chosen values are the defaults of :class:`vidqa.analyze.audio_events.AudioEventSettings`.
 
 Writes ``benchmarks/calibration/audio_events.csv`` (sweep rows + per-target rows with the defaults) and
 ``benchmarks/calibration/audio_events.html`` (Plotly). Prints the tables.
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # tests/debs.py: fetch_deb
 
 from debs import fetch_deb
 
-from vidqa.audio import SAMPLE_RATE, load_audio
-from vidqa.audio_events import AudioEventSettings, YamnetModel, detect_audio_events
+from vidqa.media.audio import SAMPLE_RATE, load_audio
+from vidqa.analyze.audio_events import AudioEventSettings, YamnetModel, detect_audio_events
 
 SR = SAMPLE_RATE
 KINDS = ("whistle", "buzzer", "bell", "crowd", "music", "speech", "silence")

@@ -35,8 +35,8 @@ STAGE_NOTEBOOKS = {
               " or Groq Whisper when `GROQ_API_KEY` is set and `backend` is `auto`/`groq`.",
         params=COMMON_PARAMS + 'backend = "auto"          # auto | local | groq\nmodel = None\nlanguage = "en"\n',
         cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline import run_transcribe\n"
-            "from vidqa.transcribe import TranscribeSettings\nfrom vidqa.figures import timeline_figure\n" + SELECT,
+            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_transcribe\n"
+            "from vidqa.analyze.transcribe import TranscribeSettings\nfrom vidqa.report.figures import timeline_figure\n" + SELECT,
             "settings = TranscribeSettings(backend=backend, model=model, language=language)\n"
             "results = [run_transcribe(store, v, settings, force=force) for v in selected]\n"
             "for r in results:\n    print(r.video_id, r.summary())",
@@ -48,8 +48,8 @@ STAGE_NOTEBOOKS = {
         title="# Audio events\nWhistle, buzzer, crowd, music, speech and silence with YAMNet (bundled, offline).",
         params=COMMON_PARAMS,
         cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline import run_audio_events\n"
-            "from vidqa.figures import timeline_figure\n" + SELECT,
+            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_audio_events\n"
+            "from vidqa.report.figures import timeline_figure\n" + SELECT,
             "results = [run_audio_events(store, v, force=force) for v in selected]\n"
             "for r in results:\n    print(r.video_id, r.summary())",
             "for v in selected:\n    display(store.dataframe('SELECT kind, start, end, peak, confidence, labels"
@@ -61,8 +61,8 @@ STAGE_NOTEBOOKS = {
               " name) with colour attributes, and OCR.",
         params=COMMON_PARAMS + 'fps = 1.0\ndetector = "ssd-mobilenet-v2"\nmin_confidence = 0.4\nocr = True\n',
         cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline import run_detect, VisualSettings\n"
-            "from vidqa.figures import timeline_figure\n" + SELECT,
+            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_detect, VisualSettings\n"
+            "from vidqa.report.figures import timeline_figure\n" + SELECT,
             "settings = VisualSettings(fps=fps, detector=detector, min_confidence=min_confidence, ocr=ocr)\n"
             "results = [run_detect(store, v, settings, force=force) for v in selected]\n"
             "for r in results:\n    print(r.video_id, r.summary())",
@@ -75,8 +75,8 @@ STAGE_NOTEBOOKS = {
               " speed of each stage.",
         params=COMMON_PARAMS,
         cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline import process\n"
-            "from vidqa.figures import timeline_figure, runs_figure\n" + SELECT,
+            "from vidqa import open_store\nfrom vidqa.pipeline.process import process\n"
+            "from vidqa.report.figures import timeline_figure, runs_figure\n" + SELECT,
             "for v in selected:\n    for r in process(store, v, force=force):\n        print(v.id, r.summary())",
             "for v in selected:\n    timeline_figure(store, v.id).show()\nruns_figure(store).show()",
         ],

@@ -1,7 +1,7 @@
 """Fetch real media from Debian packages for tests (no install, no root needed for extraction).
 
-``apt-get download PKG`` (through :func:`vidqa.samples.apt_download`) puts ``PKG_*.deb`` in one cache shared with
-:func:`vidqa.samples.fetch_debian_files`, ``dpkg-deb -x`` unpacks it into the cache folder, and the unpacked root
+``apt-get download PKG`` (through :func:`vidqa.testing.samples.apt_download`) puts ``PKG_*.deb`` in one cache shared with
+:func:`vidqa.testing.samples.fetch_debian_files`, ``dpkg-deb -x`` unpacks it into the cache folder, and the unpacked root
 is returned. Both steps are cached: a second call is a directory lookup. Safe for concurrent
 callers (each extraction goes to a temporary folder that is renamed into place).
 
@@ -30,12 +30,12 @@ class DebUnavailable(RuntimeError):
 
 
 DEB_CACHE = Path(__file__).resolve().parent / ".cache" / "debian" / "debs"
-"""Where the ``.deb`` files are kept: shared with :func:`vidqa.samples.fetch_debian_files` in the tests."""
+"""Where the ``.deb`` files are kept: shared with :func:`vidqa.testing.samples.fetch_debian_files` in the tests."""
 
 
 def _download(pkg: str) -> Path:
     from vidqa.errors import DownloadError
-    from vidqa.samples import apt_download
+    from vidqa.testing.samples import apt_download
 
     try:
         return apt_download(pkg, DEB_CACHE)

@@ -20,7 +20,7 @@ KEY_WORDS = ("red", "car", "blue", "door")
 
 def espeak_wav(text: str, dest: str | Path, *, rate: int = 16_000, lead: float = 0.5, tail: float = 1.0) -> Path:
     """espeak-ng ``-v en-us`` speech as mono 16-bit WAV at ``rate``, with ``lead``/``tail`` seconds of silence."""
-    from vidqa.audio import load_audio, write_wav
+    from vidqa.media.audio import load_audio, write_wav
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +40,7 @@ def encode_webm_opus(wav: str | Path, dest: str | Path) -> Path:
     """A WAV as WebM/Opus (48 kHz mono): what Chromium's MediaRecorder produces."""
     import av
 
-    from vidqa.audio import load_audio
+    from vidqa.media.audio import load_audio
 
     x = load_audio(wav)
     dest = Path(dest)
@@ -70,7 +70,7 @@ def make_clip(dest: str | Path, *, seconds: float = 10.0, fps: int = 25, size: t
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as td:
-        from vidqa.audio import read_wav
+        from vidqa.media.audio import read_wav
 
         voice, _ = read_wav(espeak_wav(speech, Path(td) / "s.wav", rate=44100, lead=1.0))
     n_audio = int(seconds * 44100)

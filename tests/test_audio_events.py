@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from debs import deb_root
 
-from vidqa.audio import SAMPLE_RATE, load_audio
-from vidqa.audio_events import AudioEventSettings, YamnetModel, detect_audio_events, detect_audio_events_file
+from vidqa.media.audio import SAMPLE_RATE, load_audio
+from vidqa.analyze.audio_events import AudioEventSettings, YamnetModel, detect_audio_events, detect_audio_events_file
 from vidqa.errors import StageError
 from vidqa.records import AudioEvent
 

@@ -23,7 +23,7 @@ def vidqa(*args: str, cwd: Path | None = None, env: dict | None = None) -> subpr
 def test_help_lists_commands_with_examples():
     out = vidqa("--help")
     assert out.returncode == 0
-    for command in ("ingest", "transcribe", "audio-events", "detect", "process", "notes", "runs", "demo"):
+    for command in ("ingest", "transcribe", "audio-events", "detect", "process", "notes", "runs"):
         assert command in out.stdout
     ingest_help = vidqa("ingest", "--help").stdout
     assert "Examples:" in ingest_help and "drive.google.com" in ingest_help
@@ -77,7 +77,7 @@ def test_stage_commands_and_runs(tmp_path):
 
 
 def test_notes_export_from_the_command_line(tmp_path):
-    from vidqa.ingest import ingest
+    from vidqa.pipeline.ingest import ingest
     from vidqa.store import Store
 
     db = tmp_path / "vidqa.db"
@@ -91,7 +91,8 @@ def test_notes_export_from_the_command_line(tmp_path):
 
 def test_demo_ingests_the_sample_runs_every_stage_and_says_where_results_went(tmp_path):
     db = tmp_path / "data" / "vidqa.db"
-    out = vidqa("demo", "--db", str(db), "-q")
+    out = subprocess.run([sys.executable, "-m", "vidqa.demo", "--db", str(db), "-q"], capture_output=True,
+                         text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "duration 24.000 s, 640x360, 25.000 fps" in out.stdout  # the probe
     for stage in ("transcribe:", "audio-events:", "detect:"):

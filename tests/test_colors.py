@@ -1,4 +1,4 @@
-"""Colour naming (vidqa.colors): synthetic patches, objects on backgrounds, real photos, the bundled sample."""
+"""Colour naming (vidqa.analyze.colors): synthetic patches, objects on backgrounds, real photos, the bundled sample."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from media_factory import frame_at
 
-from vidqa.colors import (
+from vidqa.analyze.colors import (
     COLOUR_NAMES,
     REFERENCES,
     ColourResult,
@@ -239,7 +239,7 @@ def test_real_red_bicycle_frame(darknet_data):
     assert "yellow" in names  # the yellow porch wall behind the bicycle
 
 
-# --- the bundled sample (built by vidqa.samples) -----------------------------------------------------------------
+# --- the bundled sample (built by vidqa.testing.samples) -----------------------------------------------------------------
 def test_sample_object_colours():
     truth = json.loads(SAMPLE_JSON.read_text())
     video = SAMPLE_JSON.parent / truth.get("video", "sample.mp4")

@@ -19,7 +19,7 @@ from debs import fetch_deb
 from media_factory import write_frames
 from needs import missing
 
-from vidqa.detect import (
+from vidqa.analyze.detect import (
     COCO_TF_LABELS,
     Detection,
     Detector,
@@ -29,7 +29,7 @@ from vidqa.detect import (
     get_detector,
 )
 from vidqa.errors import ModelUnavailableError
-from vidqa.frames import Frame, sample_frames
+from vidqa.analyze.frames import Frame, sample_frames
 from vidqa.records import VisualEvent
 
 CACHE = Path(__file__).parent / ".cache"

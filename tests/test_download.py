@@ -6,8 +6,8 @@ import pytest
 from fake_servers import FlakyHost
 from media_factory import make_video
 
-import vidqa.download as dl
-from vidqa.download import download, filename_from_disposition, sniff_media
+import vidqa.media.download as dl
+from vidqa.media.download import download, filename_from_disposition, sniff_media
 from vidqa.errors import DownloadError, DownloadTooLargeError, NotMediaError, SourceNotAllowedError
 
 
@@ -220,7 +220,7 @@ def test_caller_headers_are_not_sent_to_another_origin_after_a_redirect(clip_byt
 
 
 def test_two_downloads_with_the_same_name_never_replace_each_other(tmp_path):
-    from vidqa.download import _claim
+    from vidqa.media.download import _claim
 
     first, second = tmp_path / "a.part", tmp_path / "b.part"
     first.write_bytes(b"first video")

@@ -6,10 +6,10 @@ import pytest
 from fake_servers import FakeDrive
 from media_factory import make_video
 
-import vidqa.download as dl
-from vidqa.download import download_drive
+import vidqa.media.download as dl
+from vidqa.media.download import download_drive
 from vidqa.errors import DriveError, DrivePermissionError, DriveQuotaError, SourceNotAllowedError
-from vidqa.sources import parse_source
+from vidqa.media.sources import parse_source
 
 
 @pytest.fixture(autouse=True)

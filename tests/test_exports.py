@@ -19,7 +19,7 @@ import pysrt
 import pytest
 import webvtt
 
-from vidqa.exports import EXPORT_FORMATS, ExportError, export_notes, export_video_notes, import_notes, split_tags
+from vidqa.annotate.exports import EXPORT_FORMATS, ExportError, export_notes, export_video_notes, import_notes, split_tags
 from vidqa.records import Video
 from vidqa.store import open_store
 

@@ -17,7 +17,7 @@ import pytest
 from media_factory import write_frames
 
 from vidqa.errors import CorruptMediaError, NoVideoStreamError
-from vidqa.frames import Frame, SceneCut, detect_scene_cuts, sample_frames
+from vidqa.analyze.frames import Frame, SceneCut, detect_scene_cuts, sample_frames
 from vidqa.records import Probe
 
 FPS = 30
@@ -272,7 +272,7 @@ def test_times_count_from_the_container_start_like_the_audio(tmp_path):
 
     import av
 
-    from vidqa.frames import sample_frames
+    from vidqa.analyze.frames import sample_frames
 
     path = tmp_path / "late-video.mp4"
     with av.open(str(path), "w") as out:

@@ -10,8 +10,8 @@ import pytest
 from fake_servers import FakeDrive, FlakyHost
 from media_factory import make_audio, make_video, truncate
 
-import vidqa.download as dl
-from vidqa.audio import decode_audio, read_wav
+import vidqa.media.download as dl
+from vidqa.media.audio import decode_audio, read_wav
 from vidqa.errors import (
     CorruptMediaError,
     DownloadError,
@@ -22,8 +22,8 @@ from vidqa.errors import (
     NoVideoStreamError,
     SourceNotAllowedError,
 )
-from vidqa.ingest import file_sha256, ingest, ingest_many
-from vidqa.probe import probe
+from vidqa.pipeline.ingest import file_sha256, ingest, ingest_many
+from vidqa.media.probe import probe
 from vidqa.store import Store
 
 

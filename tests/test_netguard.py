@@ -8,7 +8,7 @@ import os
 import pytest
 
 from vidqa.errors import IngestError, SourceNotAllowedError
-from vidqa.netguard import blocked_reason, check_local_path, check_url, private_policy
+from vidqa.media.netguard import blocked_reason, check_local_path, check_url, private_policy
 
 REFUSED = [
     "http://127.0.0.1/",

@@ -4,7 +4,7 @@ A real store (tmp database), a real ingested clip (H.264/AAC made here with PyAV
 recordings (espeak-ng speech encoded as WebM/Opus, as MediaRecorder sends it) and the real faster-whisper tiny.en.
 Messages go through the widget's own dispatch (``handle_message`` = what ``on_msg`` calls), buffers and all.
 
-Also the pure URL computation of :mod:`vidqa.serving`.
+Also the pure URL computation of :mod:`vidqa.widgets.serving`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from player_media import KEY_WORDS, SPOKEN, cached, encode_webm_opus, espeak_wav, make_clip
 
-from vidqa.serving import ServerInfo, find_server, link_into, media_urls, serve_media
+from vidqa.widgets.serving import ServerInfo, find_server, link_into, media_urls, serve_media
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ def speech_webm() -> bytes:
 @pytest.fixture
 def ingested(tmp_path, clip, monkeypatch):
     """(store, video): the clip ingested into a fresh tmp store; cwd is tmp (links go there, not the repo)."""
-    from vidqa.ingest import ingest
+    from vidqa.pipeline.ingest import ingest
     from vidqa.store import Store
 
     monkeypatch.chdir(tmp_path)
@@ -57,14 +57,14 @@ def _row(db: Path, note_id: int) -> dict:
 
 
 def _player(store, video, **kw):
-    from vidqa.player import VideoPlayer
+    from vidqa.widgets.player import VideoPlayer
 
     kw.setdefault("backend", "local")
     return VideoPlayer(video.id, store=store, **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# vidqa.serving: URL computation (pure) and linking
+# vidqa.widgets.serving: URL computation (pure) and linking
 # ---------------------------------------------------------------------------------------------------------------
 def test_media_urls_jupyterlab_uses_server_root():
     urls = media_urls(base_url="/user/ann/", app_url="/lab", pathname="/user/ann/lab/tree/nb/a.ipynb",
@@ -134,7 +134,7 @@ def test_find_server_picks_the_deepest_root_holding_cwd(tmp_path):
 # the widget's message handlers
 # ---------------------------------------------------------------------------------------------------------------
 def test_player_state_has_no_media_bytes_and_widget_files_resolve(ingested):
-    from vidqa.player import widget_file
+    from vidqa.widgets.player import widget_file
 
     store, video = ingested
     player = _player(store, video)
@@ -230,7 +230,7 @@ def test_failed_backend_then_retry_with_a_working_one(ingested, speech_webm):
 
 
 def test_edits_deletes_and_undo_persist_across_store_and_widget(ingested, tmp_path):
-    from vidqa.player import VideoPlayer
+    from vidqa.widgets.player import VideoPlayer
     from vidqa.store import Store
 
     store, video = ingested
@@ -314,7 +314,7 @@ def test_bad_messages_show_errors_without_raising(ingested):
 
 
 def test_reopening_by_path_uses_the_stored_video(ingested, clip):
-    from vidqa.player import VideoPlayer
+    from vidqa.widgets.player import VideoPlayer
 
     store, video = ingested
     a = VideoPlayer(str(clip), store=store, backend="local")

@@ -1,4 +1,4 @@
-"""On-screen text (vidqa.ocr): rendered scoreboards, clutter, the text gate, real scans, frame streams, the sample."""
+"""On-screen text (vidqa.analyze.ocr): rendered scoreboards, clutter, the text gate, real scans, frame streams, the sample."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from media_factory import frame_at
 from needs import missing
 
-from vidqa.ocr import TextBox, likely_has_text, ocr_frames, ocr_image, text_changed, text_regions
+from vidqa.analyze.ocr import TextBox, likely_has_text, ocr_frames, ocr_image, text_changed, text_regions
 
 SAMPLE_JSON = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample.json"
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -211,7 +211,7 @@ def test_hard_real_images_fail_gracefully(opencv_data):
     assert len({"number", "students", "which", "working", "for", "the"} & set(words)) >= 3
 
 
-# --- the bundled sample (built by vidqa.samples) -------------------------------------------------------------------
+# --- the bundled sample (built by vidqa.testing.samples) -------------------------------------------------------------------
 def test_sample_text_read_exactly():
     truth = json.loads(SAMPLE_JSON.read_text())
     video = SAMPLE_JSON.parent / truth.get("video", "sample.mp4")

@@ -38,7 +38,7 @@ def test_installed_wheel_loads_the_widget_files_from_the_package(wheel, tmp_path
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    code = ("import vidqa.player as p; print(p.widget_file('player.js')); "
+    code = ("import vidqa.widgets.player as p; print(p.widget_file('player.js')); "
             "print(p.VideoPlayer._esm[:200] if isinstance(p.VideoPlayer._esm, str) else p.VideoPlayer._esm)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(target)})
@@ -48,7 +48,7 @@ def test_installed_wheel_loads_the_widget_files_from_the_package(wheel, tmp_path
 
 
 def test_editable_checkout_finds_the_top_level_widgets():
-    from vidqa.player import widget_file
+    from vidqa.widgets.player import widget_file
 
     assert widget_file("player.js").read_text() == (ROOT / "widgets" / "player.js").read_text()
     es_module = (ROOT / "widgets" / "player.js").read_text()

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from vidqa.ingest import ingest
-from vidqa.pipeline import STAGES, VisualSettings, process, run_detect
+from vidqa.pipeline.ingest import ingest
+from vidqa.pipeline.process import STAGES, VisualSettings, process, run_detect
 from vidqa.store import Store
-from vidqa.textmetrics import wer
+from vidqa.analyze.textmetrics import wer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "samples" / "sample.mp4"
@@ -75,12 +75,12 @@ def test_ocr_before_transcription_in_one_process_leaves_the_transcript_intact():
 
     code = f"""
 import os, sys
-from vidqa.ocr import ocr_image
+from vidqa.analyze.ocr import ocr_image
 from media_factory import frame_at
 before = os.environ.get("OMP_THREAD_LIMIT")
 assert [t.text for t in ocr_image(frame_at({str(SAMPLE)!r}, 21.0))] == ["HOME 2 - 1 AWAY"]
 assert os.environ.get("OMP_THREAD_LIMIT") == before, "OCR left OMP_THREAD_LIMIT in the environment"
-from vidqa.transcribe import transcribe, transcript_text
+from vidqa.analyze.transcribe import transcribe, transcript_text
 print(transcript_text(transcribe({str(SAMPLE)!r}, progress=False)))
 """
     env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
@@ -196,7 +196,7 @@ def test_a_failing_stage_is_recorded_and_does_not_stop_the_batch(tmp_path):
 @pytest.mark.slow
 def test_real_media_sample_end_to_end(tmp_path_factory):
     """Real pedestrians video, real recorded speech, real referee whistles and crowd (Debian packages)."""
-    from vidqa.samples import build_real_sample
+    from vidqa.testing.samples import build_real_sample
 
     cache = ROOT / "tests" / ".cache" / "real"
     mp4 = build_real_sample(cache, cache_dir=ROOT / "tests" / ".cache" / "debian")

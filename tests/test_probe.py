@@ -7,7 +7,7 @@ import pytest
 from media_factory import has_encoder, make_audio, make_video, truncate
 
 from vidqa.errors import CorruptMediaError, EmptyMediaError, MediaError, NoVideoStreamError
-from vidqa.probe import probe
+from vidqa.media.probe import probe
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import av
 import numpy as np
 import pytest
 
-from vidqa.audio import load_audio
+from vidqa.media.audio import load_audio
 from vidqa.errors import VidqaError
-from vidqa.samples import COLOURS, build_real_sample, fetch_debian_files, generate_sample
+from vidqa.testing.samples import COLOURS, build_real_sample, fetch_debian_files, generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"

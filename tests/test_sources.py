@@ -7,7 +7,7 @@ import os
 import pytest
 
 from vidqa.errors import IngestError
-from vidqa.sources import Source, drive_link, parse_source
+from vidqa.media.sources import Source, drive_link, parse_source
 
 DRIVE_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz_-012"
 

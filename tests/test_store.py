@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 
-from vidqa import store as store_mod
 from vidqa.errors import NotFoundError, StoreError
 from vidqa.records import AudioEvent, MediaFile, TranscriptSegment, TranscriptWord, Video, VisualEvent
 from vidqa.store import SCHEMA_VERSION, Store
@@ -35,9 +34,10 @@ def test_new_database_is_wal_with_busy_timeout_and_current_schema(store):
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     assert store.schema_version == SCHEMA_VERSION
     expected = {"videos", "video_sources", "media_files", "transcript_segments", "transcript_words",
-                "visual_events", "audio_events", "notes", "qa_pairs", "qa_reviews", "llm_responses", "runs",
-                "summaries"}
+                "visual_events", "audio_events", "notes", "runs", "summaries", "schema_migrations"}
     assert expected <= set(store.db.table_names())
+    assert not {"qa_pairs", "qa_reviews", "llm_responses"} & set(store.db.table_names())  # v1 placeholders gone
+    assert [m["version"] for m in store.migrations()] == list(range(1, SCHEMA_VERSION + 1))
 
 
 def test_same_bytes_twice_give_one_video_row_and_both_sources(store):
@@ -134,20 +134,77 @@ def test_readonly_open_reads_but_refuses_writes(tmp_path):
     with pytest.raises(sqlite3.OperationalError):
         ro.conn.execute("DELETE FROM videos")
     ro.close()
-    with pytest.raises(StoreError, match="No database"):
+    with pytest.raises(StoreError, match="No vidqa database"):
         Store(tmp_path / "missing.db", readonly=True)
+
+
+def test_a_store_that_must_exist_never_creates_one(tmp_path):
+    missing = tmp_path / "typo" / "vidqa.db"
+    with pytest.raises(StoreError, match="vidqa ingest SOURCE --db"):
+        Store(missing, create=False)
+    assert not missing.exists() and not missing.parent.exists()
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello")
+    with pytest.raises(StoreError, match="not a vidqa database"):
+        Store(not_a_db, readonly=True)
+
+
+def test_nested_transactions_are_savepoints(store):
+    v = store.add_video(make_video())
+    with store.transaction():
+        store.add_note(v.id, 1.0, kind="typed", text="kept")
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.add_note(v.id, 2.0, kind="typed", text="undone")
+                raise RuntimeError("inner block fails")
+        store.add_note(v.id, 3.0, kind="typed", text="also kept")
+    assert [n.text for n in store.notes(v.id)] == ["kept", "also kept"]
+
+
+def test_a_store_refuses_to_be_pickled(store):
+    import pickle
+
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(store)
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_abandoned(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "vidqa.db"
+    Store(path).close()
+    code = ("import os, sys; from vidqa.store import Store; s = Store(sys.argv[1]); "
+            "s.start_run('transcribe', None, {'a': 1}); os._exit(0)")  # exits without finishing the run
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    with Store(path) as s:
+        (run,) = s.runs()
+        assert run.status == "abandoned" and "killed" in run.error
+        live = s.start_run("transcribe", None, {"a": 1})
+    with Store(path) as s:  # our own process is alive: its running run stays running
+        assert s.run(live.id).status == "running"
 
 
 def test_migrations_upgrade_an_old_database_and_refuse_a_newer_one(tmp_path, monkeypatch):
     path = tmp_path / "vidqa.db"
     with Store(path) as s:
         s.add_video(make_video())
-    extra = "CREATE TABLE later_feature (id INTEGER PRIMARY KEY, note TEXT)"
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*store_mod.MIGRATIONS, extra])
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", len(store_mod.MIGRATIONS))
+    def later_feature(conn):  # a function migration may hold a trigger (semicolons inside)
+        conn.execute("CREATE TABLE later_feature (id INTEGER PRIMARY KEY, note TEXT, n INTEGER DEFAULT 0)")
+        conn.execute("CREATE TRIGGER later_count AFTER INSERT ON later_feature BEGIN "
+                     "UPDATE later_feature SET n = n + 1 WHERE id = NEW.id; END")
+
+    from vidqa.store import db as db_mod
+
+    monkeypatch.setattr(db_mod, "MIGRATIONS", [*db_mod.MIGRATIONS, ("later_feature", later_feature)])
+    monkeypatch.setattr(db_mod, "SCHEMA_VERSION", len(db_mod.MIGRATIONS))
     with Store(path) as s:
         assert s.schema_version == SCHEMA_VERSION + 1
         assert "later_feature" in s.db.table_names()
+        assert s.migrations()[-1]["name"] == "later_feature"
+        with s.transaction() as conn:
+            conn.execute("INSERT INTO later_feature (note) VALUES ('x')")
+        assert s.query("SELECT n FROM later_feature")[0]["n"] == 1
         assert s.db["videos"].count == 1  # data kept
     monkeypatch.undo()
     with pytest.raises(StoreError, match="newer than this vidqa"):
@@ -215,3 +272,23 @@ def test_two_processes_writing_at_once_see_no_lock_errors_and_lose_no_rows(tmp_p
         mine = [x for x in notes if x.text.startswith(f"w{w}-")]
         assert len(mine) == n
         assert all(x.tags == [f"w{w}"] for x in mine)
+
+
+def test_a_version_1_database_upgrades_keeping_its_rows(tmp_path):
+    from vidqa.store.schema import v1_initial
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    v1_initial(conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO videos (id, sha256, title, duration, width, height, video_codec, path, play_path,"
+                 " created_at) VALUES ('abc', 'abcd', 't', 1.0, 2, 2, 'h264', 'a.mp4', 'a.mp4', 'now')")
+    conn.execute("INSERT INTO visual_events (video_id, t, kind, label, confidence) VALUES ('abc', 0.5, 'text', 'X', 1)")
+    conn.execute("COMMIT")
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        (event,) = s.visual_events("abc")
+        assert event.label == "X" and event.end is None and event.track_id is None
+        assert [m["name"] for m in s.migrations()][:2] == ["v1_initial", "v2_cue_spans_units_and_provenance"]

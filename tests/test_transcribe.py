@@ -1,4 +1,4 @@
-"""Transcription (vidqa.transcribe) and WER (vidqa.textmetrics), with real models, real speech and real HTTP.
+"""Transcription (vidqa.analyze.transcribe) and WER (vidqa.analyze.textmetrics), with real models, real speech and real HTTP.
 
 - local faster-whisper tiny.en (bundled) on espeak-ng speech and on real read speech from Debian's
   asterisk-core-sounds-en (Allison's prompts with their published transcripts);
@@ -23,10 +23,10 @@ import pytest
 from debs import deb_root
 from needs import missing
 
-from vidqa.audio import SAMPLE_RATE, load_audio
+from vidqa.media.audio import SAMPLE_RATE, load_audio
 from vidqa.errors import ApiError, ModelUnavailableError
-from vidqa.textmetrics import normalize_text, number_to_words, wer, word_errors
-from vidqa.transcribe import TranscribeSettings, local_model, transcribe, transcribe_file, transcript_text
+from vidqa.analyze.textmetrics import normalize_text, number_to_words, wer, word_errors
+from vidqa.analyze.transcribe import TranscribeSettings, local_model, transcribe, transcribe_file, transcript_text
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_KEY = "gsk_test_fake_key_0123456789abcdef"

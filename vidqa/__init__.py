@@ -13,13 +13,13 @@ Stage functions (transcribe, audio events, detection) live in their own modules 
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from vidqa._version import __version__
 
-from .errors import VidqaError
-from .ingest import ingest  # the function shadows the submodule on purpose: `from vidqa import ingest`
-from .probe import probe
-from .records import AudioEvent, MediaFile, Note, Probe, TranscriptSegment, TranscriptWord, Video, VisualEvent
-from .store import Store, open_store
+from vidqa.errors import VidqaError
+from vidqa.pipeline.ingest import ingest  # the function shadows the submodule on purpose: `from vidqa import ingest`
+from vidqa.media.probe import probe
+from vidqa.records import AudioEvent, MediaFile, Note, Probe, TranscriptSegment, TranscriptWord, Video, VisualEvent
+from vidqa.store import Store, open_store
 
 __all__ = [
     "__version__",
@@ -43,7 +43,7 @@ __all__ = [
 def __getattr__(name: str):
     # The widget is imported lazily: anywidget/ipywidgets are not needed for batch runs.
     if name == "VideoPlayer":
-        from .player import VideoPlayer
+        from vidqa.widgets.player import VideoPlayer
 
         return VideoPlayer
     raise AttributeError(f"module 'vidqa' has no attribute {name!r}")

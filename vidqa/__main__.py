@@ -1,6 +1,6 @@
 """``python -m vidqa`` is the ``vidqa`` command."""
 
-from .cli import main
+from vidqa.cli import main
 
 if __name__ == "__main__":
     main()

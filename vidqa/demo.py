@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .config import repo_root
-from .errors import VidqaError
+from vidqa.config import repo_root
+from vidqa.errors import VidqaError
 
 
 def bundled_sample() -> Path:
@@ -25,18 +25,17 @@ def bundled_sample() -> Path:
 
 def run_demo(db: str | Path | None = None, *, progress: bool = True) -> dict:
     """Ingest the bundled sample, run every stage, print a summary; returns the summary as a dict."""
-    from .ingest import ingest
-    from .pipeline import process
-    from .store import Store
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.pipeline.process import process
+    from vidqa.store import Store
 
     store = Store(db)
     sample = bundled_sample()
     click.secho(f"vidqa demo: database {store.path.resolve()}", bold=True)
     video = ingest(str(sample), store, progress=progress)
     click.echo(f"ingested {sample}")
-    from .cli import _print_probe
-
-    _print_probe(video)
+    for line in video.describe():
+        click.echo("  " + line)
     results = process(store, video, progress=progress)
     click.secho("stages:", bold=True)
     for r in results:
@@ -73,3 +72,24 @@ def run_demo(db: str | Path | None = None, *, progress: bool = True) -> dict:
     (store.root / "demo-summary.json").write_text(json.dumps(summary, indent=2))
     click.echo(f"  summary: {store.root / 'demo-summary.json'}")
     return summary
+
+
+@click.command()
+@click.option("--db", type=click.Path(dir_okay=False), default=None,
+              help="SQLite database (default: $VIDQA_DB or ./data/vidqa.db).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def main(db, quiet) -> None:
+    """Ingest the bundled sample and run every stage on it; print where results went.
+
+    \b
+    Example:
+        python -m vidqa.demo --db data/vidqa.db
+    """
+    try:
+        run_demo(db, progress=not quiet)
+    except VidqaError as err:
+        raise click.ClickException(str(err)) from None
+
+
+if __name__ == "__main__":
+    main()

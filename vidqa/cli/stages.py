@@ -1,0 +1,152 @@
+"""`vidqa` commands: transcribe, audio-events, detect, process, runs."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from vidqa.cli import cli
+from vidqa.cli.common import db_option, force_option, open_db, pick_videos, quiet_option
+from vidqa.errors import VidqaError
+
+def _report(results) -> None:
+    failed = False
+    for r in results:
+        colour = {"done": "green", "skipped": None, "failed": "red"}[r.status]
+        click.secho(f"  [{r.video_id}] {r.summary()}", fg=colour)
+        failed |= r.status == "failed"
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("videos", nargs=-1)
+@db_option
+@click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
+@click.option("--backend", type=click.Choice(["auto", "local", "groq"]), default="auto", show_default=True,
+              help="auto = Groq when GROQ_API_KEY is set, else local faster-whisper.")
+@click.option("--model", help="faster-whisper model name/path, or Groq model (default: bundled tiny.en / "
+                              "whisper-large-v3-turbo).")
+@click.option("--language", default="en", show_default=True)
+@force_option
+@quiet_option
+def transcribe(videos, db, all_, backend, model, language, force, quiet) -> None:
+    """Time-aligned transcript (segments and words) of ingested videos.
+
+    \b
+    Examples:
+        vidqa transcribe                       # every video, bundled tiny.en, offline
+        vidqa transcribe 3f2a9c1b7d4e --backend groq --model whisper-large-v3
+    """
+    from vidqa.pipeline.process import run_transcribe
+    from vidqa.analyze.transcribe import TranscribeSettings
+
+    store = open_db(db)
+    settings = TranscribeSettings(backend=backend, model=model, language=language)
+    _report([run_transcribe(store, v, settings, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
+
+
+@cli.command("audio-events")
+@click.argument("videos", nargs=-1)
+@db_option
+@click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
+@force_option
+@quiet_option
+def audio_events(videos, db, all_, force, quiet) -> None:
+    """Audio events (whistle, buzzer, crowd, music, speech, silence) with YAMNet.
+
+    \b
+    Example:
+        vidqa audio-events --all --force
+    """
+    from vidqa.pipeline.process import run_audio_events
+
+    store = open_db(db)
+    _report([run_audio_events(store, v, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
+
+
+def _visual_options(f):
+    f = click.option("--fps", type=float, default=1.0, show_default=True, help="Frames sampled per second.")(f)
+    f = click.option("--detector", default="ssd-mobilenet-v2", show_default=True,
+                     help="ssd-mobilenet-v2 (bundled) or a path to YOLO weights (.pt/.onnx).")(f)
+    f = click.option("--min-confidence", type=float, default=0.4, show_default=True)(f)
+    f = click.option("--no-ocr", is_flag=True, help="Skip OCR.")(f)
+    f = click.option("--no-cuts", is_flag=True, help="Skip scene-cut detection.")(f)
+    return f
+
+
+def _visual_settings(fps, detector, min_confidence, no_ocr, no_cuts):
+    from vidqa.pipeline.process import VisualSettings
+
+    return VisualSettings(fps=fps, detector=detector, min_confidence=min_confidence, ocr=not no_ocr,
+                          scene_cuts=not no_cuts)
+
+
+@cli.command()
+@click.argument("videos", nargs=-1)
+@db_option
+@click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
+@_visual_options
+@force_option
+@quiet_option
+def detect(videos, db, all_, fps, detector, min_confidence, no_ocr, no_cuts, force, quiet) -> None:
+    """Visual analysis: sampled frames, scene cuts, objects with colours, OCR.
+
+    \b
+    Examples:
+        vidqa detect --fps 2
+        vidqa detect --detector runs/train/weights/best.pt --no-ocr
+    """
+    from vidqa.pipeline.process import run_detect
+
+    store = open_db(db)
+    settings = _visual_settings(fps, detector, min_confidence, no_ocr, no_cuts)
+    _report([run_detect(store, v, settings, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
+
+
+@cli.command()
+@click.argument("videos", nargs=-1)
+@db_option
+@click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
+@click.option("--stages", default="transcribe,audio-events,detect", show_default=True)
+@_visual_options
+@force_option
+@quiet_option
+def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_cuts, force, quiet) -> None:
+    """The whole processing core (transcript, audio events, visual analysis) on ingested videos.
+
+    \b
+    Example:
+        vidqa process --all
+    """
+    from vidqa.pipeline.process import STAGES, CoreSettings, process as do_process
+
+    chosen = [s.strip() for s in stages.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(STAGES))
+    if unknown:
+        raise VidqaError(f"Unknown stages {unknown}; known: {', '.join(STAGES)}.")
+    store = open_db(db)
+    settings = CoreSettings(visual=_visual_settings(fps, detector, min_confidence, no_ocr, no_cuts))
+    results = []
+    for v in pick_videos(store, videos, all_):
+        results += do_process(store, v, stages=chosen, settings=settings, force=force, progress=not quiet)
+    _report(results)
+
+
+@cli.command()
+@db_option
+@click.option("--stage", help="Only runs of this stage.")
+def runs(db, stage) -> None:
+    """List stage runs with their timing.
+
+    \b
+    Example:
+        vidqa runs --stage detect
+    """
+    store = open_db(db)
+    for r in store.runs(stage=stage):
+        speed = f"{r.media_seconds / r.seconds:6.1f}x" if r.seconds and r.media_seconds else "      -"
+        secs = f"{r.seconds:7.1f}s" if r.seconds is not None else "       -"
+        click.echo(f"{r.id:5d}  {r.stage:13s} {r.video_id or '-':12s} {r.status:8s} {secs} {speed}"
+                   f"  {r.n_records if r.n_records is not None else '-':>5}  {r.error or ''}")

@@ -1,0 +1,939 @@
+"""Fetch media over HTTP(S) and from Google Drive, safely and resumably.
+
+- Every request goes through :func:`vidqa.media.netguard.check_url`; redirects are followed by hand, one checked hop at
+  a time, and the connection goes to the address that was checked.
+- Bytes stream into ``<key>.part`` (with a ``<key>.part.json`` sidecar holding the announced size and validators);
+  the file gets its real name only once complete. A dropped connection is retried with ``Range: bytes=N-`` and
+  backoff; a server that ignores ``Range`` (200 reply) restarts the file from zero.
+- The size is checked against ``Content-Length``/``Content-Range``; a server that lies about it raises
+  :class:`DownloadError` and the partial file is deleted (only a clean truncation is kept for a later resume).
+- A size cap (:func:`vidqa.config.max_download_bytes`) aborts and deletes the partial file.
+- HTML or text served where media was expected is never saved: both ``Content-Type`` and the first bytes
+  (:func:`sniff_media`) are checked, raising :class:`NotMediaError`.
+
+Example::
+
+    from vidqa.media.download import download, download_drive
+    result = download("https://example.org/clip.mp4", "downloads/")
+    print(result.path, result.size, result.content_type)
+    drive = download_drive("https://drive.google.com/file/d/FILE_ID/view?usp=sharing", "downloads/")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import html
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
+
+import httpx
+
+from vidqa.config import max_download_bytes
+from vidqa.errors import (
+    DownloadError,
+    DownloadTooLargeError,
+    DriveError,
+    DrivePermissionError,
+    DriveQuotaError,
+    NotMediaError,
+)
+from vidqa.media.netguard import PrivatePolicy, check_url, redact_url
+from vidqa.media.sources import Source, drive_link, parse_source
+
+DRIVE_BASE = "https://drive.usercontent.google.com/download"
+"""Where Drive files are downloaded from; override with ``base_url=`` or ``$VIDQA_DRIVE_BASE`` (tests)."""
+ENV_DRIVE_BASE = "VIDQA_DRIVE_BASE"
+
+CHUNK_SIZE = 256 * 1024
+SNIFF_BYTES = 512
+MAX_REDIRECTS = 10
+RETRIES = 4
+"""Retries after a dropped connection / 5xx (each resumes with ``Range``)."""
+RETRY_BACKOFF_S = 0.5
+"""First retry delay; doubles each retry (capped at 30 s)."""
+TIMEOUT = httpx.Timeout(30.0, read=60.0)
+DRIVE_PAGE_LIMIT = 2 * 1024 * 1024
+USER_AGENT = "Mozilla/5.0 (compatible; vidqa; +https://github.com/)"
+
+DRIVE_QUOTA_SENTENCE = "Too many users have viewed or downloaded this file recently"
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml", "application/javascript")
+
+
+@dataclass
+class DownloadResult:
+    """A completed download."""
+
+    path: Path
+    size: int
+    content_type: str | None
+    final_url: str
+    """The URL the bytes came from, after redirects (and Drive's confirm page)."""
+    filename: str
+    """The server's file name (Content-Disposition) or the URL's, sanitised."""
+    resumed_from: int = 0
+    """Bytes that were already on disk from an earlier attempt (0 for a fresh download)."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------------------------
+def download(
+    url: str,
+    dest_dir: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    allow_private: PrivatePolicy = None,
+    client: httpx.Client | None = None,
+    progress: bool = True,
+    headers: dict[str, str] | None = None,
+    retries: int | None = None,
+) -> DownloadResult:
+    """Download ``url`` into ``dest_dir`` and return where it went.
+
+    ``max_bytes`` defaults to :func:`vidqa.config.max_download_bytes`; ``allow_private`` to
+    ``$VIDQA_ALLOW_PRIVATE_URLS`` (see :mod:`vidqa.media.netguard`); ``retries`` to :data:`RETRIES`. A partial
+    download is resumed when the same URL is downloaded into the same folder again.
+
+    Raises :class:`SourceNotAllowedError`, :class:`DownloadTooLargeError`, :class:`NotMediaError` or
+    :class:`DownloadError`.
+
+    Example::
+
+        r = download("https://example.org/match.mp4", "cache/downloads", max_bytes=2 * 1024**3)
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    key = "dl-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    with _Session(client, allow_private, headers) as session, _locked(dest / f"{key}.lock"):
+        return _fetch(session, url, dest, key, max_bytes=max_bytes, progress=progress, retries=retries)
+
+
+def download_drive(
+    source: str | Source,
+    dest_dir: str | os.PathLike[str],
+    *,
+    base_url: str | None = None,
+    max_bytes: int | None = None,
+    allow_private: PrivatePolicy = None,
+    client: httpx.Client | None = None,
+    progress: bool = True,
+    headers: dict[str, str] | None = None,
+    retries: int | None = None,
+) -> DownloadResult:
+    """Download a Google Drive file shared with "Anyone with the link".
+
+    Asks ``{base_url}?id=ID&export=download&confirm=t`` (plus ``resourcekey``), follows Drive's "can't scan this
+    file for viruses" confirm page (form or old-style ``confirm=`` link / ``download_warning`` cookie), then streams
+    the file like :func:`download`.
+
+    Raises :class:`DriveQuotaError` ("Too many users have viewed or downloaded this file recently": no retry
+    loop), :class:`DrivePermissionError` (private file: share it with "Anyone with the link"),
+    :class:`DriveError` (not found, unknown page) and the errors of :func:`download`.
+
+    Example::
+
+        r = download_drive("https://drive.google.com/file/d/1AbC.../view?usp=sharing", "cache/downloads")
+    """
+    src = source if isinstance(source, Source) else parse_source(source)
+    if src.kind != "drive" or not src.drive_id:
+        raise DriveError(f"{redact_url(src.value)} is not a Google Drive file link.")
+    base = base_url or os.environ.get(ENV_DRIVE_BASE) or DRIVE_BASE
+    params = {"id": src.drive_id, "export": "download", "confirm": "t"}
+    if src.resource_key:
+        params["resourcekey"] = src.resource_key
+    url = f"{base}?{urlencode(params)}"
+    link = drive_link(src.drive_id, src.resource_key)
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    key = "drive-" + re.sub(r"[^A-Za-z0-9_-]", "_", src.drive_id)[:80]
+    with _Session(client, allow_private, headers) as session, _locked(dest / f"{key}.lock"):
+        seen: set[str] = set()
+        for _step in range(6):
+            resp, final = session.open(url, on_hop=lambda u: _drive_hop_check(u, link))
+            if _is_file_response(resp):
+                return _fetch(session, final, dest, key, max_bytes=max_bytes, progress=progress, retries=retries,
+                              first=(resp, final))
+            try:
+                body = _read_limited(resp, DRIVE_PAGE_LIMIT)
+            finally:
+                resp.close()
+            next_url = _drive_next_url(body, resp.status_code, final, link, session.cookies_for(final))
+            if next_url in seen:
+                break
+            seen.add(next_url)
+            url = next_url
+        raise DriveError(
+            f"Google Drive kept asking to confirm the download of {link}. Open the link in a browser, download the"
+            " file and ingest the local copy."
+        )
+
+
+def sniff_media(head: bytes) -> str | None:
+    """The usual file extension of the media container whose first bytes are ``head``, or ``None``.
+
+    Recognises MP4/MOV/3GP/M4A (``ftyp``), Matroska/WebM (EBML ``1A45DFA3``), AVI/WAV (``RIFF``), MPEG-TS
+    (``0x47`` sync), MPEG-PS, Ogg, FLAC, MP3 (ID3 or frame sync), ADTS AAC, FLV, ASF/WMV, RealMedia, AMR, CAF and
+    AIFF.
+
+    >>> sniff_media(b"\\x00\\x00\\x00\\x20ftypisom\\x00\\x00\\x02\\x00")
+    'mp4'
+    >>> sniff_media(b"<!DOCTYPE html><html>") is None
+    True
+    """
+    h = head
+    if len(h) >= 12 and h[4:8] == b"ftyp":
+        brand = h[8:12]
+        if brand == b"qt  ":
+            return "mov"
+        if brand.startswith(b"M4A") or brand.startswith(b"M4B"):
+            return "m4a"
+        if brand.startswith(b"3g"):
+            return "3gp"
+        return "mp4"
+    if len(h) >= 8 and h[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return "mov"
+    if h.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm" if b"webm" in h[:64] else "mkv"
+    if h.startswith(b"RIFF") and len(h) >= 12:
+        return {b"AVI ": "avi", b"WAVE": "wav", b"AVIX": "avi"}.get(h[8:12])
+    if h.startswith(b"OggS"):
+        return "ogg"
+    if h.startswith(b"fLaC"):
+        return "flac"
+    if h.startswith(b"FLV\x01"):
+        return "flv"
+    if h.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
+        return "wmv"
+    if h.startswith(b".RMF"):
+        return "rm"
+    if h.startswith(b"#!AMR"):
+        return "amr"
+    if h.startswith(b"caff"):
+        return "caf"
+    if h.startswith(b"FORM") and h[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if h.startswith(b"\x00\x00\x01\xba") or h.startswith(b"\x00\x00\x01\xb3"):
+        return "mpg"
+    if h[:1] == b"\x47" and (len(h) < 189 or h[188:189] == b"\x47"):
+        return "ts"
+    if h.startswith(b"ID3"):
+        return "mp3"
+    if len(h) >= 2 and h[0] == 0xFF:
+        if h[1] in (0xF1, 0xF9):
+            return "aac"
+        if h[1] & 0xE0 == 0xE0:
+            return "mp3"
+    return None
+
+
+def filename_from_disposition(value: str | None) -> str | None:
+    """The file name in a ``Content-Disposition`` header (RFC 6266; ``filename*=UTF-8''...`` wins), sanitised.
+
+    >>> filename_from_disposition("attachment; filename=\\"a.mp4\\"; filename*=UTF-8''%C3%A9t%C3%A9.mp4")
+    'été.mp4'
+    """
+    if not value:
+        return None
+    ext = re.search(r"(?:^|;)\s*filename\*\s*=\s*(\"?)([^;\"]*)\1", value, re.I)
+    if ext:
+        raw = ext.group(2).strip()
+        charset, _, rest = raw.partition("'")
+        _lang, _, encoded = rest.partition("'")
+        if not rest:  # not RFC 5987 shaped: take it as is
+            charset, encoded = "utf-8", raw
+        try:
+            name = unquote(encoded, encoding=charset or "utf-8", errors="replace")
+        except LookupError:
+            name = unquote(encoded, encoding="utf-8", errors="replace")
+        clean = safe_filename(name)
+        if clean:
+            return clean
+    plain = re.search(r"(?:^|;)\s*filename\s*=\s*(\"((?:[^\"\\]|\\.)*)\"|[^;]*)", value, re.I)
+    if plain:
+        name = plain.group(2) if plain.group(2) is not None else plain.group(1)
+        name = re.sub(r"\\(.)", r"\1", name.strip())
+        # Many servers put raw UTF-8 (read as latin-1 by the HTTP layer) or %-escapes in filename=.
+        with contextlib.suppress(UnicodeError):
+            name = name.encode("latin-1").decode("utf-8")
+        if "%" in name:
+            name = unquote(name)
+        return safe_filename(name)
+    return None
+
+
+def safe_filename(name: str, limit: int = 180) -> str | None:
+    """``name`` reduced to a harmless base name (no folders, control or reserved characters), or ``None``."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", name).strip().strip(".").strip()
+    if not name:
+        return None
+    if len(name) > limit:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: limit - len(ext) - 1] + "." + ext) if dot and len(ext) <= 8 else name[:limit]
+    return name
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTTP session: guarded, pinned, manual redirects
+# --------------------------------------------------------------------------------------------------------------
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+class _Session:
+    """An httpx client wrapper that checks every hop with netguard and connects to the checked address."""
+
+    def __init__(self, client: httpx.Client | None, allow_private: PrivatePolicy, headers: dict[str, str] | None):
+        self.own_client = client is None
+        self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        self.allow_private = allow_private
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"}
+        self.user_headers = dict(headers or {})
+        """The caller's headers (e.g. Authorization): sent only to the origin of the URL they were given for."""
+        self.cookies: dict[str, dict[str, str]] = {}  # domain -> name -> value
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.own_client:
+            self.client.close()
+
+    def cookies_for(self, url: str) -> dict[str, str]:
+        host = (urlsplit(url).hostname or "").lower()
+        out: dict[str, str] = {}
+        for domain, jar in self.cookies.items():
+            d = domain.lstrip(".")
+            if host == d or host.endswith("." + d):
+                out.update(jar)
+        return out
+
+    def open(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        on_hop: Callable[[str], None] | None = None,
+    ) -> tuple[httpx.Response, str]:
+        """GET ``url`` (streaming), following redirects one checked hop at a time. Returns (response, final URL)."""
+        origin = _origin(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            if on_hop is not None:
+                on_hop(url)
+            checked = check_url(url, allow_private=self.allow_private)
+            target = httpx.URL(url)
+            hdrs = dict(self.headers)
+            if _origin(url) == origin:  # a redirect to another origin never gets the caller's credentials
+                hdrs.update(self.user_headers)
+                hdrs.update(headers or {})
+            netloc = checked.host if ":" not in checked.host else f"[{checked.host}]"
+            if target.port is not None:
+                netloc += f":{target.port}"
+            hdrs["Host"] = netloc
+            jar = self.cookies_for(url)
+            if jar:
+                hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+            ext: dict[str, Any] = {}
+            if checked.scheme == "https":
+                ext["sni_hostname"] = checked.host
+            # Connect to an address that was checked (no second DNS lookup); IPv4 first, next one on failure.
+            addresses = sorted(checked.addresses, key=lambda a: a.version)
+            for i, ip in enumerate(addresses):
+                request = self.client.build_request("GET", target.copy_with(host=str(ip)), headers=hdrs,
+                                                    extensions=ext)
+                try:
+                    resp = self.client.send(request, stream=True, follow_redirects=False)
+                    break
+                except httpx.ConnectError:
+                    if i == len(addresses) - 1:
+                        raise
+            if self.own_client:
+                self.client.cookies.clear()  # cookies are kept per real host in self.cookies
+            self._keep_cookies(checked.host, resp)
+            location = resp.headers.get("location")
+            if resp.status_code in _REDIRECTS and location:
+                resp.close()
+                url = urljoin(url, location.strip())
+                continue
+            return resp, url
+        raise DownloadError(f"Too many redirects (> {MAX_REDIRECTS}) starting from {redact_url(url)}.")
+
+    def _keep_cookies(self, host: str, resp: httpx.Response) -> None:
+        for header in resp.headers.get_list("set-cookie"):
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(header)
+            except CookieError:
+                continue
+            for name, morsel in jar.items():
+                domain = (morsel["domain"] or host).lower()
+                self.cookies.setdefault(domain, {})[name] = morsel.value
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the streaming engine
+# --------------------------------------------------------------------------------------------------------------
+class _Truncated(Exception):
+    """The body ended before the announced size (a clean truncation: resumable)."""
+
+
+class _Lying(Exception):
+    """The server's size claims contradict each other or what it sends (not resumable)."""
+
+
+def _fetch(
+    session: _Session,
+    url: str,
+    dest: Path,
+    key: str,
+    *,
+    max_bytes: int | None,
+    progress: bool,
+    retries: int | None,
+    first: tuple[httpx.Response, str] | None = None,
+) -> DownloadResult:
+    cap = max_bytes if max_bytes is not None else max_download_bytes()
+    retries = RETRIES if retries is None else retries
+    part = dest / f"{key}.part"
+    meta_path = dest / f"{key}.part.json"
+    meta = _read_meta(meta_path) if part.exists() else {}
+    if not part.exists():
+        meta_path.unlink(missing_ok=True)
+    resumed_from = part.stat().st_size if part.exists() else 0
+    attempt = 0
+    stalls = 0
+    info: dict[str, Any] = {}
+    while True:
+        offset = part.stat().st_size if part.exists() else 0
+        try:
+            if first is not None and offset == 0:
+                resp, final = first
+            else:
+                if first is not None:
+                    first[0].close()
+                req_headers: dict[str, str] = {}
+                if offset:
+                    req_headers["Range"] = f"bytes={offset}-"
+                    validator = meta.get("etag") if not str(meta.get("etag", "")).startswith("W/") else None
+                    validator = validator or meta.get("last_modified")
+                    if validator:
+                        req_headers["If-Range"] = validator
+                resp, final = session.open(url, headers=req_headers)
+            first = None
+            with contextlib.closing(resp):
+                info = _receive(resp, final, part, meta, meta_path, offset, cap, progress)
+            break
+        except _Lying as err:
+            _discard(part, meta_path)
+            raise DownloadError(
+                f"{redact_url(url)}: the server's size information is inconsistent ({err}); the partial file was"
+                " deleted. The server may be serving a different or broken file: try again later."
+            ) from None
+        except (httpx.TransportError, _Truncated, _Retryable) as err:
+            now_size = part.stat().st_size if part.exists() else 0
+            stalls = stalls + 1 if now_size <= offset else 0
+            attempt += 1
+            if attempt > retries or stalls > 2:
+                kept = (
+                    f" {now_size} bytes are kept in {part.name}: run the same command again to resume."
+                    if now_size and part.exists()
+                    else ""
+                )
+                raise DownloadError(
+                    f"Downloading {redact_url(url)} failed after {attempt} attempt(s): {_describe(err)}.{kept}"
+                ) from err
+            delay = min(30.0, RETRY_BACKOFF_S * 2 ** (attempt - 1))
+            if isinstance(err, _Retryable) and err.retry_after is not None:
+                delay = min(30.0, max(delay, err.retry_after))
+            time.sleep(delay)
+        except BaseException:
+            if first is not None:
+                first[0].close()
+            if not part.exists() or part.stat().st_size == 0:
+                _discard(part, meta_path)  # nothing resumable: leave nothing behind
+            raise
+
+    size = part.stat().st_size
+    name = info.get("filename") or _name_from_url(info.get("final_url", url)) or "download"
+    sniffed = info.get("sniffed")
+    if sniffed and Path(name).suffix.lower().lstrip(".") not in MEDIA_EXTENSIONS:
+        name = f"{name}.{sniffed}"
+    final_path = _claim(part, dest / name)
+    meta_path.unlink(missing_ok=True)
+    return DownloadResult(
+        path=final_path,
+        size=size,
+        content_type=info.get("content_type"),
+        final_url=info.get("final_url", url),
+        filename=name,
+        resumed_from=resumed_from,
+    )
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _receive(
+    resp: httpx.Response,
+    final: str,
+    part: Path,
+    meta: dict[str, Any],
+    meta_path: Path,
+    offset: int,
+    cap: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """Stream one response into ``part``; returns what was learnt. Raises on anything incomplete or wrong."""
+    status = resp.status_code
+    shown = redact_url(final)
+    if status == 416 and offset:
+        total = meta.get("total")
+        cr_total = _content_range(resp.headers.get("content-range"))[2]
+        if total is not None and offset == total:
+            return _done_info(resp, final, meta, part)
+        raise _Lying(
+            f"it announced {total if total is not None else 'more'} bytes but cannot serve byte {offset}"
+            + (f" (it now says the file has {cr_total} bytes)" if cr_total is not None else "")
+        )
+    if status in (408, 425, 429) or status >= 500:
+        raise _Retryable(f"HTTP {status} {resp.reason_phrase}", _retry_after(resp.headers.get("retry-after")))
+    if status >= 400:
+        raise DownloadError(_http_error_message(status, resp.reason_phrase, shown))
+    if status not in (200, 206):
+        raise DownloadError(f"{shown} answered HTTP {status} {resp.reason_phrase}; expected the file (200).")
+
+    content_type = resp.headers.get("content-type")
+    length = _int(resp.headers.get("content-length"))
+    mode = "ab"
+    if status == 206:
+        start, _end, cr_total = _content_range(resp.headers.get("content-range"))
+        if start != offset:
+            raise _Lying(f"asked for bytes from {offset}, got a range starting at {start}")
+        total = cr_total if cr_total is not None else (offset + length if length is not None else None)
+        if length is not None and cr_total is not None and offset + length != cr_total:
+            raise _Lying(f"Content-Length {length} + offset {offset} != Content-Range total {cr_total}")
+        if meta.get("total") is not None and total is not None and total != meta["total"]:
+            raise _Lying(f"the file size changed from {meta['total']} to {total} bytes between attempts")
+    else:
+        if offset:  # the server ignored Range: start over
+            part.write_bytes(b"")
+            offset = 0
+        mode = "wb"
+        total = length
+    if total is not None and total > cap:
+        _discard(part, meta_path)
+        raise DownloadTooLargeError(
+            f"{shown} is {_human(total)}, over the download cap of {_human(cap)}. Raise it with max_bytes= or"
+            " VIDQA_MAX_DOWNLOAD_BYTES, or download a shorter/smaller version."
+        )
+    filename = filename_from_disposition(resp.headers.get("content-disposition")) or meta.get("filename")
+    encoded = resp.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    if encoded:  # sizes on the wire are not file sizes: nothing to check against
+        total = None
+
+    from tqdm.auto import tqdm
+
+    chunks: Iterator[bytes] = resp.iter_bytes()  # as the bytes arrive: a dropped connection keeps what came
+    sniffed: str | None = None
+    head = b""
+    if offset == 0:
+        # Look at the first bytes before anything is written.
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+        sniffed = _check_media(head, content_type, shown)
+    else:
+        with open(part, "rb") as existing:
+            sniffed = sniff_media(existing.read(SNIFF_BYTES))
+        if _is_text_type(content_type) and not sniffed:
+            _discard(part, meta_path)
+            raise NotMediaError(f"{shown} returned {content_type} for the rest of the file, not video data.")
+    meta.update(
+        {
+            "url": final,
+            "total": total,
+            "etag": resp.headers.get("etag"),
+            "last_modified": resp.headers.get("last-modified"),
+            "filename": filename,
+            "content_type": content_type,
+        }
+    )
+    _write_meta(meta_path, meta)
+
+    written = offset
+    with open(part, mode) as f, tqdm(
+        total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
+        desc=(filename or _name_from_url(final) or "download")[:40], disable=not progress, leave=False,
+    ) as bar:
+        written += _write(f, head, bar)
+        if written > cap:
+            _too_large(part, meta_path, shown, cap, f)
+        for chunk in chunks:
+            written += _write(f, chunk, bar)
+            if written > cap:
+                _too_large(part, meta_path, shown, cap, f)
+            if total is not None and written > total:
+                f.close()
+                raise _Lying(f"it sent more than the {total} bytes it announced")
+    if total is not None and written < total:
+        raise _Truncated(f"the connection ended after {written} of {total} bytes")
+    if written == 0:
+        _discard(part, meta_path)
+        raise DownloadError(f"{shown} returned an empty file (0 bytes).")
+    info = _done_info(resp, final, meta, part)
+    info["sniffed"] = sniffed or info.get("sniffed")
+    return info
+
+
+def _done_info(resp: httpx.Response, final: str, meta: dict[str, Any], part: Path) -> dict[str, Any]:
+    sniffed = None
+    if part.exists():
+        with open(part, "rb") as f:
+            sniffed = sniff_media(f.read(SNIFF_BYTES))
+    return {
+        "final_url": final,
+        "content_type": meta.get("content_type") or resp.headers.get("content-type"),
+        "filename": meta.get("filename"),
+        "sniffed": sniffed,
+    }
+
+
+def _write(f: IO[bytes], data: bytes, bar: Any) -> int:
+    if data:
+        f.write(data)
+        bar.update(len(data))
+    return len(data)
+
+
+def _too_large(part: Path, meta_path: Path, shown: str, cap: int, f: IO[bytes]) -> None:
+    f.close()
+    _discard(part, meta_path)
+    raise DownloadTooLargeError(
+        f"{shown} is larger than the download cap of {_human(cap)}; the partial file was deleted. Raise the cap"
+        " with max_bytes= or VIDQA_MAX_DOWNLOAD_BYTES."
+    )
+
+
+def _check_media(head: bytes, content_type: str | None, shown: str) -> str | None:
+    """Refuse HTML/text where media was expected. Returns the sniffed extension (``None`` if unknown binary)."""
+    sniffed = sniff_media(head)
+    if sniffed:
+        return sniffed
+    texty = _looks_like_text(head)
+    if texty or _is_text_type(content_type):
+        what = "an HTML page" if _looks_like_html(head) or "html" in (content_type or "") else "text"
+        title = _html_title(head)
+        raise NotMediaError(
+            f"{shown} returned {what} (Content-Type: {content_type or 'none'})"
+            + (f' titled "{title}"' if title else "")
+            + ", not a video; nothing was saved. If this is a web page that plays the video, use the direct link"
+            " to the video file (or download it in a browser and ingest the local file)."
+        )
+    return None
+
+
+def _looks_like_html(head: bytes) -> bool:
+    h = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return h.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<!--")) or b"<html" in h[:1024]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    h = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if h[:1] in (b"<", b"{", b"["):
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:
+            return False
+        text = head[: err.start].decode("utf-8")
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n\f")
+    return controls <= len(text) * 0.01
+
+
+def _is_text_type(content_type: str | None) -> bool:
+    ct = (content_type or "").split(";")[0].strip().lower()
+    return ct.startswith(_TEXT_TYPES)
+
+
+def _html_title(head: bytes) -> str | None:
+    m = re.search(rb"<title[^>]*>(.*?)</title>", head, re.I | re.S)
+    if not m:
+        return None
+    title = html.unescape(m.group(1).decode("utf-8", "replace")).strip()
+    return re.sub(r"\s+", " ", title)[:100] or None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Google Drive pages
+# --------------------------------------------------------------------------------------------------------------
+def _drive_hop_check(url: str, link: str) -> None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "accounts.google.com" or "servicelogin" in parts.path.lower() or parts.path.startswith("/signin"):
+        raise DrivePermissionError(_drive_private_message(link))
+
+
+def _drive_private_message(link: str) -> str:
+    return (
+        f"Google Drive asks for a login to download {link}: the file is private. In Drive, right-click the file >"
+        ' Share > General access: choose "Anyone with the link" (Viewer), then try again.'
+    )
+
+
+def _is_file_response(resp: httpx.Response) -> bool:
+    if resp.status_code not in (200, 206):
+        return False
+    disposition = resp.headers.get("content-disposition", "").lower()
+    if "attachment" in disposition or "filename" in disposition:
+        return True
+    return not _is_text_type(resp.headers.get("content-type"))
+
+
+class _FormParser(HTMLParser):
+    """Collects forms (action, method, hidden inputs) and links of a Drive page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict[str, Any]] = []
+        self.links: list[str] = []
+        self._form: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "form":
+            self._form = {"id": a.get("id", ""), "action": a.get("action", ""), "method": a.get("method", "get"),
+                          "inputs": {}}
+            self.forms.append(self._form)
+        elif tag == "input" and self._form is not None and a.get("name"):
+            if a.get("type", "text").lower() in ("hidden", "text"):
+                self._form["inputs"][a["name"]] = a.get("value", "")
+        elif tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+
+
+def _drive_next_url(body: str, status: int, final: str, link: str, cookies: dict[str, str]) -> str:
+    """The URL to ask next, from a Drive HTML page; raises the right DriveError when the page is a refusal."""
+    low = body.lower()
+    if DRIVE_QUOTA_SENTENCE.lower() in low or "quota exceeded" in low or "download quota" in low:
+        raise DriveQuotaError(
+            f"Google Drive refused {link}: \"{DRIVE_QUOTA_SENTENCE}.\" Drive lifts this limit within about 24"
+            " hours. Meanwhile, make a copy of the file in your own Drive (right-click > Make a copy) and share the"
+            " copy, or download it in a browser and ingest the local file."
+        )
+    parser = _FormParser()
+    with contextlib.suppress(Exception):
+        parser.feed(body)
+    for form in parser.forms:
+        inputs = form["inputs"]
+        if form["id"] == "download-form" or ("id" in inputs and ("confirm" in inputs or "uuid" in inputs)):
+            action = urljoin(final, html.unescape(form["action"]) or final)
+            sep = "&" if urlsplit(action).query else "?"
+            return action + (sep + urlencode(inputs) if inputs else "")
+    for href in parser.links:
+        h = html.unescape(href)
+        if "confirm=" in h and ("export=download" in h or "/uc" in h or "/download" in h):
+            return urljoin(final, h)
+    m = re.search(r'"downloadUrl"\s*:\s*"([^"]+)"', body)
+    if m:
+        return m.group(1).encode().decode("unicode_escape")
+    warning = next((v for k, v in cookies.items() if k.startswith("download_warning")), None)
+    if warning and "confirm=" + warning not in final:
+        parts = urlsplit(final)
+        query = re.sub(r"(^|&)confirm=[^&]*", "", parts.query).lstrip("&")
+        return parts._replace(query=(query + "&" if query else "") + f"confirm={warning}").geturl()
+    if (
+        status in (401, 403)
+        or "you need access" in low
+        or "request access" in low
+        or "accounts.google.com" in low
+        or ("sign in" in low and "google" in low)
+    ):
+        raise DrivePermissionError(_drive_private_message(link))
+    if status == 404 or "does not exist" in low or "file not found" in low:
+        raise DriveError(
+            f"Google Drive says {link} does not exist. Check the link (copy it again with Share > Copy link); the"
+            " file may have been deleted or moved to the bin."
+        )
+    sub = re.search(r'class="uc-error-subcaption"[^>]*>(.*?)<', body, re.S)
+    detail = html.unescape(sub.group(1)).strip() if sub else (_html_title(body.encode()) or f"HTTP {status}")
+    raise DriveError(
+        f"Google Drive did not hand out {link} ({detail}). Open the link in a browser to see why; if it downloads"
+        " there, save it and ingest the local file."
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------------------------
+MEDIA_EXTENSIONS = {
+    "mp4", "m4v", "mov", "mkv", "webm", "avi", "wmv", "asf", "flv", "ts", "mts", "m2ts", "mpg", "mpeg", "3gp",
+    "ogv", "ogg", "oga", "opus", "wav", "mp3", "m4a", "aac", "flac", "amr", "caf", "aiff", "rm", "vob", "mxf",
+}
+
+
+def _read_limited(resp: httpx.Response, limit: int) -> str:
+    data = b""
+    for chunk in resp.iter_bytes(CHUNK_SIZE):
+        data += chunk
+        if len(data) >= limit:
+            break
+    return data[:limit].decode(resp.encoding or "utf-8", "replace")
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None, int | None]:
+    m = re.match(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)", value or "")
+    if m:
+        return int(m.group(1)), int(m.group(2)), (int(m.group(3)) if m.group(3) != "*" else None)
+    m = re.match(r"\s*bytes\s+\*/(\d+)", value or "")
+    if m:
+        return None, None, int(m.group(1))
+    return None, None, None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _http_error_message(status: int, reason: str, shown: str) -> str:
+    if status in (401, 403):
+        return (f"{shown} refused access (HTTP {status} {reason}). The file needs a login or a signed link: share"
+                " it publicly, or download it in a browser and ingest the local file.")
+    if status in (404, 410):
+        return f"{shown} was not found (HTTP {status} {reason}). Check the URL."
+    return f"{shown} answered HTTP {status} {reason}."
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, httpx.TimeoutException):
+        return "the server stopped responding (timeout)"
+    if isinstance(err, httpx.ConnectError):
+        return f"cannot connect ({err})"
+    if isinstance(err, httpx.RemoteProtocolError):
+        return f"the connection was dropped ({err})"
+    return str(err) or type(err).__name__
+
+
+def _name_from_url(url: str) -> str | None:
+    path = urlsplit(url).path
+    return safe_filename(unquote(path.rstrip("/").rsplit("/", 1)[-1])) if path else None
+
+
+def _claim(part: Path, path: Path) -> Path:
+    """Move ``part`` to ``path`` or the first free ``path (i)``, never over a file another process just put there.
+
+    A hard link is created exclusively (it fails if the name exists), so two downloads that pick the same name
+    cannot replace each other's file; where links are not supported, fall back to a checked rename.
+    """
+    candidate = path
+    for i in range(1, 10_000):
+        try:
+            os.link(part, candidate)
+        except FileExistsError:
+            candidate = path.with_name(f"{path.stem} ({i}){path.suffix}")
+            continue
+        except OSError:  # no hard links on this file system
+            candidate = _unique(candidate)
+            os.replace(part, candidate)
+            return candidate
+        part.unlink()
+        return candidate
+    raise DownloadError(f"Too many files named like {path.name} in {path.parent}.")
+
+
+def _unique(path: Path) -> Path:
+    if not path.exists():
+        return path
+    stem, suffix = path.stem, path.suffix
+    for i in range(1, 10_000):
+        candidate = path.with_name(f"{stem} ({i}){suffix}")
+        if not candidate.exists():
+            return candidate
+    raise DownloadError(f"Too many files named like {path.name} in {path.parent}.")
+
+
+def _discard(part: Path, meta_path: Path) -> None:
+    part.unlink(missing_ok=True)
+    meta_path.unlink(missing_ok=True)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_meta(path: Path, meta: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, path)
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """One downloader per target at a time (two processes must not append to the same .part)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock_path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            raise DownloadError(
+                f"Another vidqa process is downloading the same file into {lock_path.parent}; wait for it to finish."
+            ) from err
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
