@@ -2,72 +2,78 @@
 
 Each notebook: a `parameters` cell, library calls, figures. No logic lives only in a notebook.
 Run one with papermill, e.g.:
-    papermill notebooks/detect.ipynb reports/detect.ipynb -p db data/vidqa.db -p fps 2
+    papermill notebooks/detect.ipynb reports/detect.ipynb -p fps 2      (from the repo root or notebooks/)
 """
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from vidqa.pipeline.registry import get_stage, stage_names
+
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
-COMMON_PARAMS = 'db = "../data/vidqa.db"   # the vidqa database (media live next to it)\n' \
-                'videos = []               # video ids or sources; empty = every ingested video\n' \
-                'force = False             # redo work already done with the same settings\n'
+COMMON_PARAMS = (
+    "db = None        # the vidqa database; None = $VIDQA_DB or the nearest data/vidqa.db (from the repo or notebooks/)\n"
+    "videos = []      # video ids or sources; empty = every ingested video\n"
+    "force = False    # redo work already done with the same settings\n"
+)
 
-SELECT = "store = open_store(db)\nselected = [store.video(v) for v in videos] or store.videos()\n" \
-         "print(f\"{len(selected)} video(s) in {store.path}\")"
+SELECT = ("store = open_store(locate_db(db), create=False)\n"
+          "selected = [store.video(v) for v in videos] or store.videos()\n"
+          "print(f\"{len(selected)} video(s) in {store.path}\")")
+
+FIGURES = "for v in selected:\n    display({table}(store, v.id))\n    timeline_figure(store, v.id).show()"
+TABLES = {"transcribe": "transcript_table", "audio-events": "audio_events_table", "detect": "visual_events_table"}
+SKIP_FIELDS = {"groq_base_url"}  # endpoints come from the environment, not from a notebook
+
+
+def stage_params(stage) -> str:
+    """The stage's settings as notebook parameters (one line each, defaults from the settings dataclass)."""
+    lines = []
+    for f in dataclasses.fields(stage.settings_type.cls):
+        if f.name in SKIP_FIELDS or not isinstance(f.default, (str, int, float, bool, type(None))):
+            continue
+        lines.append(f"{f.name} = {f.default!r}")
+    return "\n".join(lines) + "\n"
+
+
+def registry_notebooks() -> dict[str, dict]:
+    """One notebook per registered stage, generated from the registry (its settings become parameters)."""
+    out = {}
+    for name in stage_names():
+        stage = get_stage(name)
+        names = [f.name for f in dataclasses.fields(stage.settings_type.cls)
+                 if f.name not in SKIP_FIELDS and isinstance(f.default, (str, int, float, bool, type(None)))]
+        out[name.replace("-", "_")] = dict(
+            title=f"# Stage: {name}\n{stage.description[0].upper() + stage.description[1:]}. Run with papermill, "
+                  f"e.g. `papermill notebooks/{name.replace('-', '_')}.ipynb reports/{name.replace('-', '_')}.ipynb"
+                  " -p force True`.",
+            params=COMMON_PARAMS + "# settings of the stage\n" + stage_params(stage),
+            cells=[
+                "from vidqa import locate_db, open_store, run_stage\n"
+                f"from vidqa.report import {TABLES.get(name, 'runs_table')}, timeline_figure\n" + SELECT,
+                "settings = dict(" + ", ".join(f"{n}={n}" for n in names) + ")\n"
+                f"results = [run_stage(store, {name!r}, v, settings, force=force) for v in selected]\n"
+                "for r in results:\n    print(r.video_id, r.summary())",
+                FIGURES.format(table=TABLES.get(name, "runs_table")),
+            ],
+        )
+    return out
+
 
 STAGE_NOTEBOOKS = {
     "ingest": dict(
         title="# Ingest\nLocal paths, http(s) URLs and Google Drive share links become stored, probed videos.",
-        params='db = "../data/vidqa.db"\nsources = ["../data/samples/sample.mp4"]\nmake_proxy = True\n',
+        params="db = None         # None = $VIDQA_DB or the nearest data/vidqa.db (created there if missing)\n"
+               "sources = []      # paths, URLs or Drive links; empty = the bundled sample\nmake_proxy = True\n",
         cells=[
-            "from vidqa import open_store, ingest\nstore = open_store(db)\n"
-            "ingested = [ingest(s, store, make_proxy=make_proxy) for s in sources]",
-            "store.dataframe('SELECT id, title, duration, fps, is_vfr, width, height, rotation, video_codec,"
-            " audio_codec, audio_tracks, play_path FROM videos')",
-        ],
-    ),
-    "transcribe": dict(
-        title="# Transcribe\nTime-aligned transcript (segments + words): bundled faster-whisper tiny.en offline,"
-              " or Groq Whisper when `GROQ_API_KEY` is set and `backend` is `auto`/`groq`.",
-        params=COMMON_PARAMS + 'backend = "auto"          # auto | local | groq\nmodel = None\nlanguage = "en"\n',
-        cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_transcribe\n"
-            "from vidqa.analyze.transcribe import TranscribeSettings\nfrom vidqa.report.figures import timeline_figure\n" + SELECT,
-            "settings = TranscribeSettings(backend=backend, model=model, language=language)\n"
-            "results = [run_transcribe(store, v, settings, force=force) for v in selected]\n"
-            "for r in results:\n    print(r.video_id, r.summary())",
-            "for v in selected:\n    display(store.dataframe('SELECT start, end, text FROM transcript_segments"
-            " WHERE video_id = ? ORDER BY start', (v.id,)))\n    timeline_figure(store, v.id).show()",
-        ],
-    ),
-    "audio_events": dict(
-        title="# Audio events\nWhistle, buzzer, crowd, music, speech and silence with YAMNet (bundled, offline).",
-        params=COMMON_PARAMS,
-        cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_audio_events\n"
-            "from vidqa.report.figures import timeline_figure\n" + SELECT,
-            "results = [run_audio_events(store, v, force=force) for v in selected]\n"
-            "for r in results:\n    print(r.video_id, r.summary())",
-            "for v in selected:\n    display(store.dataframe('SELECT kind, start, end, peak, confidence, labels"
-            " FROM audio_events WHERE video_id = ? ORDER BY start', (v.id,)))\n    timeline_figure(store, v.id).show()",
-        ],
-    ),
-    "detect": dict(
-        title="# Visual analysis\nSampled frames + scene cuts, objects (SSD-MobileNet-v2 bundled, or YOLO weights you"
-              " name) with colour attributes, and OCR.",
-        params=COMMON_PARAMS + 'fps = 1.0\ndetector = "ssd-mobilenet-v2"\nmin_confidence = 0.4\nocr = True\n',
-        cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline.process import run_detect, VisualSettings\n"
-            "from vidqa.report.figures import timeline_figure\n" + SELECT,
-            "settings = VisualSettings(fps=fps, detector=detector, min_confidence=min_confidence, ocr=ocr)\n"
-            "results = [run_detect(store, v, settings, force=force) for v in selected]\n"
-            "for r in results:\n    print(r.video_id, r.summary())",
-            "for v in selected:\n    display(store.dataframe('SELECT t, kind, label, confidence, attributes FROM"
-            " visual_events WHERE video_id = ? ORDER BY t', (v.id,)))\n    timeline_figure(store, v.id).show()",
+            "from vidqa import bundled_sample, ingest, locate_db, open_store\nfrom vidqa.report import videos_table\n"
+            "store = open_store(locate_db(db, must_exist=False))\n"
+            "ingested = [ingest(s, store, make_proxy=make_proxy) for s in sources or [str(bundled_sample())]]",
+            "videos_table(store)",
         ],
     ),
     "process": dict(
@@ -75,8 +81,8 @@ STAGE_NOTEBOOKS = {
               " speed of each stage.",
         params=COMMON_PARAMS,
         cells=[
-            "from vidqa import open_store\nfrom vidqa.pipeline.process import process\n"
-            "from vidqa.report.figures import timeline_figure, runs_figure\n" + SELECT,
+            "from vidqa import locate_db, open_store, process\nfrom vidqa.report import runs_figure, timeline_figure\n"
+            + SELECT,
             "for v in selected:\n    for r in process(store, v, force=force):\n        print(v.id, r.summary())",
             "for v in selected:\n    timeline_figure(store, v.id).show()\nruns_figure(store).show()",
         ],
@@ -95,7 +101,7 @@ def stage_notebook(spec: dict) -> nbformat.NotebookNode:
 
 def main() -> None:
     NB_DIR.mkdir(exist_ok=True)
-    for name, spec in STAGE_NOTEBOOKS.items():
+    for name, spec in {**STAGE_NOTEBOOKS, **registry_notebooks()}.items():
         nbformat.write(stage_notebook(spec), NB_DIR / f"{name}.ipynb")
         print(f"wrote notebooks/{name}.ipynb")
 

@@ -58,3 +58,38 @@ def test_stage_notebooks_run_under_papermill(tmp_path):
     text = json.dumps(outputs)
     assert "skipped" in text  # idempotent: the process notebook found the work done
     assert "application/vnd.plotly.v1+json" in text  # the timeline and speed figures
+
+
+def _papermill_cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess":
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "VIDQA_DB"}
+    return subprocess.run([sys.executable, "-m", "papermill", *args, "--no-progress-bar"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_the_readme_papermill_command_finds_the_store_from_the_folder_it_runs_in(tmp_path):
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.store import Store
+
+    project = tmp_path / "project"
+    with Store(project / "data" / "vidqa.db") as store:
+        ingest(str(ROOT / "data" / "samples" / "sample.mp4"), store, progress=False)
+    (project / "reports").mkdir()
+    out = _papermill_cli(str(NOTEBOOKS / "audio_events.ipynb"), "reports/audio_events.ipynb", cwd=project)
+    assert out.returncode == 0, out.stderr[-2000:]
+    executed = (project / "reports" / "audio_events.ipynb").read_text()
+    assert "1 video(s) in" in executed and "audio-events:" in executed
+    assert sorted(p.name for p in (project / "data").glob("*.db")) == ["vidqa.db"]  # no second database anywhere
+    assert not list(tmp_path.glob("**/notebooks/data"))
+
+
+def test_a_notebook_run_where_there_is_no_store_fails_clearly_and_creates_none(tmp_path):
+    out = _papermill_cli(str(NOTEBOOKS / "audio_events.ipynb"), str(tmp_path / "out.ipynb"), "-p", "db",
+                         "nowhere/vidqa.db", cwd=tmp_path)
+    assert out.returncode != 0
+    assert "No vidqa database at" in out.stderr and "vidqa ingest SOURCE" in out.stderr
+    assert not (tmp_path / "nowhere").exists()

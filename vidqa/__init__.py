@@ -1,49 +1,66 @@
 """vidqa: turn videos into audio-visual challenge questions that expose where multimodal LLMs fail.
 
-The public API, importable from ``vidqa``:
+The public API (what notebooks and scripts use; everything else is an implementation detail):
 
-- :func:`open_store` / :class:`Store`: the SQLite store (one owner of the schema).
-- :func:`ingest`: local path, URL or Google Drive link -> a stored, probed :class:`Video`.
-- :func:`probe`: what a media file holds.
+- :func:`open_store` / :class:`Store`, :func:`locate_db`: the SQLite store (one owner of the schema).
+- :func:`ingest`: local path, URL or Google Drive link -> a stored, probed :class:`Video`. :func:`probe`.
+- :func:`process` and :func:`run_stage`: the processing core (transcript, audio events, visual cues) as
+  registered stages (:func:`stage_names`), with :class:`TranscribeSettings`, :class:`AudioEventSettings`,
+  :class:`VisualSettings`, :class:`CoreSettings`.
 - :class:`VideoPlayer`: the annotation player widget (imported lazily; needs a Jupyter front-end).
+- :mod:`vidqa.report`: read-only tables and Plotly figures.
 
-Stage functions (transcribe, audio events, detection) live in their own modules and return records from
-:mod:`vidqa.records`; the store writes them.
+Example::
+
+    from vidqa import open_store, ingest, process
+    store = open_store("data/vidqa.db")
+    video = ingest("data/samples/sample.mp4", store)
+    for result in process(store, video):
+        print(result.summary())
 """
 
 from __future__ import annotations
 
-from vidqa._version import __version__
+from importlib import import_module
+from typing import Any
 
+from vidqa._version import __version__
+from vidqa.config import bundled_sample, locate_db
 from vidqa.errors import VidqaError
-from vidqa.pipeline.ingest import ingest  # the function shadows the submodule on purpose: `from vidqa import ingest`
-from vidqa.media.probe import probe
 from vidqa.records import AudioEvent, MediaFile, Note, Probe, TranscriptSegment, TranscriptWord, Video, VisualEvent
-from vidqa.store import Store, open_store
+
+# name -> module: imported on first use, so `import vidqa` stays light (no PyAV, models or widgets loaded).
+_LAZY = {
+    "Store": "vidqa.store",
+    "open_store": "vidqa.store",
+    "ingest": "vidqa.pipeline.ingest",
+    "probe": "vidqa.media.probe",
+    "process": "vidqa.pipeline.process",
+    "CoreSettings": "vidqa.pipeline.process",
+    "run_stage": "vidqa.pipeline.runner",
+    "StageResult": "vidqa.pipeline.runner",
+    "stage_names": "vidqa.pipeline.registry",
+    "TranscribeSettings": "vidqa.analyze.transcribe",
+    "AudioEventSettings": "vidqa.analyze.audio_events",
+    "VisualSettings": "vidqa.analyze.visual",
+    "VideoPlayer": "vidqa.widgets.player",
+}
 
 __all__ = [
-    "__version__",
-    "VidqaError",
-    "Store",
-    "open_store",
-    "ingest",
-    "probe",
-    "VideoPlayer",
-    "Video",
-    "Probe",
-    "MediaFile",
-    "Note",
-    "TranscriptSegment",
-    "TranscriptWord",
-    "AudioEvent",
-    "VisualEvent",
+    "__version__", "VidqaError", "locate_db", "bundled_sample",
+    "Video", "Probe", "MediaFile", "Note", "TranscriptSegment", "TranscriptWord", "AudioEvent", "VisualEvent",
+    *_LAZY,
 ]
 
 
-def __getattr__(name: str):
-    # The widget is imported lazily: anywidget/ipywidgets are not needed for batch runs.
-    if name == "VideoPlayer":
-        from vidqa.widgets.player import VideoPlayer
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidqa' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return VideoPlayer
-    raise AttributeError(f"module 'vidqa' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -97,6 +97,38 @@ def default_db_path() -> Path:
     return settings().db_path
 
 
+def locate_db(db: str | Path | None = None, *, must_exist: bool = True) -> Path:
+    """The database a notebook or command means, found the same way wherever it runs.
+
+    - ``db`` given: that path (relative to the current folder); if it is missing and ``must_exist``, a
+      :class:`VidqaError` names the absolute path and the command that makes a database.
+    - ``db`` is ``None``: ``$VIDQA_DB`` if set; else the first ``data/vidqa.db`` found in the current folder or a
+      parent (so a notebook in ``notebooks/`` and a shell in the checkout's root find the same file); else the
+      checkout's ``data/vidqa.db``, else ``./data/vidqa.db``.
+
+    Example::
+
+        from vidqa.config import locate_db
+        locate_db()                      # .../data/vidqa.db, from the repo root or from notebooks/
+    """
+    if db is not None and str(db).strip():
+        path = Path(db).expanduser()
+    elif os.environ.get("VIDQA_DB"):
+        path = Path(os.environ["VIDQA_DB"]).expanduser()
+    else:
+        here = Path.cwd().resolve()
+        found = next((d / "data" / "vidqa.db" for d in (here, *here.parents) if (d / "data" / "vidqa.db").is_file()),
+                     None)
+        repo = repo_root()
+        path = found or (repo / "data" / "vidqa.db" if repo else here / "data" / "vidqa.db")
+    if must_exist and not path.is_file():
+        raise VidqaError(
+            f"No vidqa database at {path.resolve()}: make one with `vidqa ingest SOURCE --db {path}` "
+            "(or `make demo`), or pass the right path."
+        )
+    return path
+
+
 def env_flag(name: str, default: bool = False) -> bool:
     """Read a boolean environment variable (``1/true/yes/on``); kept for callers outside :class:`Settings`."""
     if name not in os.environ:
@@ -124,3 +156,22 @@ def repo_root() -> Path | None:
     """The source checkout (the folder with ``pyproject.toml``) when running from one, else ``None``."""
     root = package_root().parent
     return root if (root / "pyproject.toml").exists() else None
+
+
+def bundled_sample() -> Path:
+    """The sample clip committed with the checkout (``data/samples/sample.mp4``).
+
+    Example::
+
+        from vidqa.config import bundled_sample
+        bundled_sample().name     # 'sample.mp4'
+    """
+    root = repo_root()
+    candidates = [root / "data" / "samples" / "sample.mp4"] if root else []
+    here = Path.cwd().resolve()
+    candidates += [d / "data" / "samples" / "sample.mp4" for d in (here, *here.parents)]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise VidqaError("The bundled sample data/samples/sample.mp4 is missing: run `vidqa sample --out data/samples` "
+                     "to regenerate it.")

@@ -8,19 +8,8 @@ from pathlib import Path
 
 import click
 
-from vidqa.config import repo_root
+from vidqa.config import bundled_sample
 from vidqa.errors import VidqaError
-
-
-def bundled_sample() -> Path:
-    """The committed sample clip (``data/samples/sample.mp4`` of the checkout)."""
-    root = repo_root()
-    candidates = [root / "data" / "samples" / "sample.mp4"] if root else []
-    candidates.append(Path.cwd() / "data" / "samples" / "sample.mp4")
-    for c in candidates:
-        if c.exists():
-            return c
-    raise VidqaError("The bundled sample data/samples/sample.mp4 is missing: run `vidqa sample` to regenerate it.")
 
 
 def run_demo(db: str | Path | None = None, *, progress: bool = True) -> dict:

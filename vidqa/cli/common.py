@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterable
 
 import click
 
 from vidqa.errors import VidqaError
 
-def open_db(db: str | None, readonly: bool = False):
+__all__ = ["open_db", "pick_videos", "print_video", "db_option", "force_option", "quiet_option", "VidqaGroup"]
+
+
+def open_db(db: str | None, readonly: bool = False, *, create: bool = True):
+    """The store named by ``--db``. Commands that only read (or only work on stored videos) pass
+    ``create=False``: a missing database is then an error naming the path, never a new empty file."""
     from vidqa.store import Store
 
-    return Store(db, readonly=readonly)
+    return Store(db, readonly=readonly, create=create)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings reach a terminal user as one line: the message, not our source line."""
+    click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 db_option = click.option("--db", type=click.Path(dir_okay=False), default=None, envvar="VIDQA_DB",
@@ -22,12 +33,18 @@ quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar
 
 
 class VidqaGroup(click.Group):
+    """Prints a :class:`VidqaError` as one red line (exit status 1) and warnings as one yellow line."""
+
     def invoke(self, ctx: click.Context):
+        previous = warnings.showwarning
+        warnings.showwarning = _show_warning
         try:
             return super().invoke(ctx)
         except VidqaError as err:
             click.secho(f"Error: {err}", fg="red", err=True)
             sys.exit(1)
+        finally:
+            warnings.showwarning = previous
 
 
 def pick_videos(store, keys: Iterable[str], all_: bool):

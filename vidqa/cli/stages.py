@@ -10,6 +10,7 @@ from vidqa.cli import cli
 from vidqa.cli.common import db_option, force_option, open_db, pick_videos, quiet_option
 from vidqa.errors import VidqaError
 
+
 def _report(results) -> None:
     failed = False
     for r in results:
@@ -39,10 +40,10 @@ def transcribe(videos, db, all_, backend, model, language, force, quiet) -> None
         vidqa transcribe                       # every video, bundled tiny.en, offline
         vidqa transcribe 3f2a9c1b7d4e --backend groq --model whisper-large-v3
     """
-    from vidqa.pipeline.process import run_transcribe
     from vidqa.analyze.transcribe import TranscribeSettings
+    from vidqa.pipeline.process import run_transcribe
 
-    store = open_db(db)
+    store = open_db(db, create=False)
     settings = TranscribeSettings(backend=backend, model=model, language=language)
     _report([run_transcribe(store, v, settings, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
 
@@ -62,7 +63,7 @@ def audio_events(videos, db, all_, force, quiet) -> None:
     """
     from vidqa.pipeline.process import run_audio_events
 
-    store = open_db(db)
+    store = open_db(db, create=False)
     _report([run_audio_events(store, v, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
 
 
@@ -77,7 +78,7 @@ def _visual_options(f):
 
 
 def _visual_settings(fps, detector, min_confidence, no_ocr, no_cuts):
-    from vidqa.pipeline.process import VisualSettings
+    from vidqa.analyze.visual import VisualSettings
 
     return VisualSettings(fps=fps, detector=detector, min_confidence=min_confidence, ocr=not no_ocr,
                           scene_cuts=not no_cuts)
@@ -100,7 +101,7 @@ def detect(videos, db, all_, fps, detector, min_confidence, no_ocr, no_cuts, for
     """
     from vidqa.pipeline.process import run_detect
 
-    store = open_db(db)
+    store = open_db(db, create=False)
     settings = _visual_settings(fps, detector, min_confidence, no_ocr, no_cuts)
     _report([run_detect(store, v, settings, force=force, progress=not quiet) for v in pick_videos(store, videos, all_)])
 
@@ -109,7 +110,8 @@ def detect(videos, db, all_, fps, detector, min_confidence, no_ocr, no_cuts, for
 @click.argument("videos", nargs=-1)
 @db_option
 @click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
-@click.option("--stages", default="transcribe,audio-events,detect", show_default=True)
+@click.option("--stages", default="transcribe,audio-events,detect", show_default=True,
+              help="Comma-separated stages to run (see `vidqa run --help` for the list).")
 @_visual_options
 @force_option
 @quiet_option
@@ -120,13 +122,14 @@ def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_
     Example:
         vidqa process --all
     """
-    from vidqa.pipeline.process import STAGES, CoreSettings, process as do_process
+    from vidqa.pipeline.process import STAGES, CoreSettings
+    from vidqa.pipeline.process import process as do_process
 
     chosen = [s.strip() for s in stages.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(STAGES))
     if unknown:
         raise VidqaError(f"Unknown stages {unknown}; known: {', '.join(STAGES)}.")
-    store = open_db(db)
+    store = open_db(db, create=False)
     settings = CoreSettings(visual=_visual_settings(fps, detector, min_confidence, no_ocr, no_cuts))
     results = []
     for v in pick_videos(store, videos, all_):
@@ -134,19 +137,68 @@ def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_
     _report(results)
 
 
+def _parse_sets(pairs: tuple[str, ...]) -> dict:
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise VidqaError(f"--set takes KEY=VALUE, not {pair!r}.")
+        try:
+            out[key.strip().replace("-", "_")] = json.loads(value)
+        except ValueError:
+            out[key.strip().replace("-", "_")] = value
+    return out
+
+
+@cli.command("run")
+@click.argument("stage")
+@click.argument("videos", nargs=-1)
+@db_option
+@click.option("--all", "all_", is_flag=True, help="Every ingested video (the default when none is named).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="A setting of the stage (repeatable); values are JSON when they parse, else text.")
+@force_option
+@quiet_option
+def run_cmd(stage, videos, db, all_, sets, force, quiet) -> None:
+    """Run one registered stage on ingested videos, with any of its settings.
+
+    \b
+    Stages: transcribe, audio-events, detect (the registry in vidqa.pipeline.registry).
+    Examples:
+        vidqa run detect --set fps=2 --set ocr=false
+        vidqa run transcribe 3f2a9c1b7d4e --set beam_size=1 --force
+    """
+    from vidqa.pipeline.registry import get_stage
+    from vidqa.pipeline.runner import run_stage
+
+    found = get_stage(stage)
+    settings = found.settings(_parse_sets(sets))
+    store = open_db(db, create=False)
+    _report([run_stage(store, found, v, settings, force=force, progress=not quiet)
+             for v in pick_videos(store, videos, all_)])
+
+
 @cli.command()
 @db_option
 @click.option("--stage", help="Only runs of this stage.")
 def runs(db, stage) -> None:
-    """List stage runs with their timing.
+    """List stage runs with their timing (a run whose process died shows as abandoned).
 
     \b
     Example:
         vidqa runs --stage detect
     """
-    store = open_db(db)
-    for r in store.runs(stage=stage):
+    store = open_db(db, create=False)
+    rows = store.runs(stage=stage)
+    if not rows:
+        click.echo("No runs yet: `vidqa process --all` runs the core stages.")
+        return
+    click.secho(f"{'run':>5}  {'stage':13s} {'unit':12s} {'status':9s} {'seconds':>8} {'speed':>7}  {'rows':>5}  error",
+                bold=True)
+    for r in rows:
         speed = f"{r.media_seconds / r.seconds:6.1f}x" if r.seconds and r.media_seconds else "      -"
         secs = f"{r.seconds:7.1f}s" if r.seconds is not None else "       -"
-        click.echo(f"{r.id:5d}  {r.stage:13s} {r.video_id or '-':12s} {r.status:8s} {secs} {speed}"
+        click.echo(f"{r.id:5d}  {r.stage:13s} {(r.unit or r.video_id or '-')[:12]:12s} {r.status:9s} {secs} {speed}"
                    f"  {r.n_records if r.n_records is not None else '-':>5}  {r.error or ''}")

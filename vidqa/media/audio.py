@@ -76,6 +76,8 @@ def decode_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE, track: int
 def load_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The first audio track of ``path`` as mono float32 samples at ``sample_rate`` (a WAV is read directly)."""
     p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"The audio file {p} is missing (moved or deleted?): ingest the video again to rebuild it.")
     if p.suffix.lower() == ".wav":
         try:
             samples, sr = read_wav(p)

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from vidqa.store.cues import CueTables
 from vidqa.store.db import BUSY_TIMEOUT_S, Database, now, settings_hash
+from vidqa.store.evaluations import EvaluationTables
 from vidqa.store.notes import NoteTables
+from vidqa.store.questions import QuestionTables
 from vidqa.store.runs import RunTables
 from vidqa.store.schema import MIGRATIONS, SCHEMA_VERSION
 from vidqa.store.videos import VideoTables
@@ -34,7 +36,7 @@ from vidqa.store.videos import VideoTables
 __all__ = ["Store", "open_store", "BUSY_TIMEOUT_S", "MIGRATIONS", "SCHEMA_VERSION", "now", "settings_hash"]
 
 
-class Store(VideoTables, RunTables, CueTables, NoteTables, Database):
+class Store(VideoTables, RunTables, CueTables, NoteTables, QuestionTables, EvaluationTables, Database):
     """A vidqa database and the data folder around it (see :class:`~vidqa.store.db.Database` for the options)."""
 
 
