@@ -16,8 +16,8 @@ from vidqa.pipeline.registry import get_stage, stage_names
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 COMMON_PARAMS = (
-    "db = None        # the vidqa database; None = $VIDQA_DB or the nearest data/vidqa.db (from the repo or notebooks/)\n"
-    "videos = []      # video ids or sources; empty = every ingested video\n"
+    "db = None        # the vidqa database: None means VIDQA_DB or the nearest data/vidqa.db\n"
+    "videos = []      # video ids or sources (empty: every ingested video)\n"
     "force = False    # redo work already done with the same settings\n"
 )
 
@@ -67,8 +67,8 @@ def registry_notebooks() -> dict[str, dict]:
 STAGE_NOTEBOOKS = {
     "ingest": dict(
         title="# Ingest\nLocal paths, http(s) URLs and Google Drive share links become stored, probed videos.",
-        params="db = None         # None = $VIDQA_DB or the nearest data/vidqa.db (created there if missing)\n"
-               "sources = []      # paths, URLs or Drive links; empty = the bundled sample\nmake_proxy = True\n",
+        params="db = None         # None means VIDQA_DB or the nearest data/vidqa.db (created if missing)\n"
+               "sources = []      # paths, URLs or Drive links (empty: the bundled sample)\nmake_proxy = True\n",
         cells=[
             "from vidqa import bundled_sample, ingest, locate_db, open_store\nfrom vidqa.report import videos_table\n"
             "store = open_store(locate_db(db, must_exist=False))\n"
