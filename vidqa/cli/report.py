@@ -63,3 +63,38 @@ def html_cmd(executed, output) -> None:
     from vidqa.pipeline.html_report import notebook_html
 
     click.echo(str(notebook_html(Path(executed), output)))
+
+
+@cli.command("serve")
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8001, show_default=True)
+def serve(db, host, port) -> None:
+    """Serve the database read-only over HTTP with Datasette: every table and view as JSON and CSV.
+
+    Datasette opens the file read-only (no write plugins, no uploads): other tools read results with plain HTTP,
+    e.g. /vidqa/videos.json?_shape=array or the SQL views of the evaluation results.
+
+    \b
+    Examples:
+        vidqa serve --port 8001
+        curl 'http://127.0.0.1:8001/vidqa/runs.json?_shape=array&status=done'
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    from vidqa.errors import VidqaError
+
+    store = open_db(db, readonly=True)
+    path = store.path.resolve()
+    store.close()
+    exe = shutil.which("datasette")
+    cmd = [exe] if exe else [sys.executable, "-m", "datasette"]
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        raise VidqaError("Datasette is not installed: pip install 'vidqa[serve]' (or pip install datasette).") from None
+    click.echo(f"serving {path} read-only at http://{host}:{port}/{path.stem}  (Ctrl+C stops)")
+    raise SystemExit(subprocess.call([*cmd, "serve", str(path), "--host", host, "--port", str(port),
+                                      "--setting", "sql_time_limit_ms", "5000", "--setting", "allow_download", "off"]))
