@@ -78,6 +78,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self.closing = threading.Event()
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
@@ -88,6 +89,7 @@ class FakeServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()  # wakes handlers that stall on purpose
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -146,9 +148,13 @@ class FakeServer:
         honor_range: bool = True,
         cut_at: int | None = None,
         etag: str | None = None,
+        pace: tuple[int, float] | None = None,
+        stall_at: int | None = None,
+        closing: threading.Event | None = None,
     ) -> None:
         """Serve ``data`` (with ``Range`` support unless told otherwise); ``cut_at`` drops the connection after
-        that many body bytes."""
+        that many body bytes; ``pace=(n, s)`` sends ``n`` bytes every ``s`` seconds; ``stall_at`` sends that many
+        body bytes and then nothing (the connection stays open until ``closing`` is set)."""
         total = len(data)
         start = 0
         rng = h.headers.get("Range")
@@ -177,6 +183,21 @@ class FakeServer:
             h.wfile.write(body[:cut_at])
             FakeServer.abort(h)
             return
+        if stall_at is not None:
+            h.wfile.write(body[:stall_at])
+            h.wfile.flush()
+            (closing or threading.Event()).wait(120)
+            FakeServer.abort(h)
+            return
+        if pace is not None:
+            n, delay = pace
+            for i in range(0, len(body), n):
+                h.wfile.write(body[i:i + n])
+                h.wfile.flush()
+                if (closing or threading.Event()).wait(delay):
+                    return FakeServer.abort(h)
+            h.close_connection = True
+            return
         h.wfile.write(body)
         h.close_connection = True
 
@@ -193,6 +214,11 @@ class FlakyHost(FakeServer):
     ``/liar/NAME``       announces twice the real Content-Length, sends the real bytes, drops; Range past the end
                          gets 416
     ``/redirect?to=URL`` 302 to URL (``&n=K`` chains K redirects first)
+    ``/slow/NAME``       the file (Range supported) in ``slow_chunk``-byte pieces every ``slow_delay`` seconds
+    ``/trickle/NAME``    announces the whole file, then sends ``trickle_bytes`` every ``trickle_delay`` seconds
+    ``/stall/NAME``      sends the first ``stall_after`` bytes (default half; none when resuming), then nothing,
+                         without closing, until the server stops
+    ``/busy/NAME``       the first ``busy`` requests get 503 with ``Retry-After: busy_retry_after``, then the file
     ``/huge``            announces ``huge_size`` bytes (MP4-looking zeros)
     ``/huge-nolength``   streams MP4-looking zeros without Content-Length until ``huge_size``
     ``/missing``         404
@@ -205,6 +231,12 @@ class FlakyHost(FakeServer):
         self.drops = drops
         self.huge_size = huge_size
         self._drop_count: dict[str, int] = {}
+        self.slow_chunk, self.slow_delay = 16 * 1024, 0.05
+        self.trickle_bytes, self.trickle_delay = 64, 0.1
+        self.stall_after: int | None = None
+        self.busy, self.busy_retry_after = 1, "1"
+        self.misbehave = True
+        """Set to False and ``/slow/`` ``/trickle/`` ``/stall/`` ``/busy/`` serve the file normally (resume tests)."""
 
     def add(self, name: str, data: bytes, disposition: str | None = None) -> str:
         """Serve ``data`` as ``NAME``; returns the ``/ok/`` URL."""
@@ -247,6 +279,24 @@ class FlakyHost(FakeServer):
                 rng = h.headers.get("Range", "bytes=0-")
                 start = int(rng[6:].split("-")[0] or 0)
                 return self.send_file(h, data, cut_at=(len(data) - start) // 2, etag=f'"{len(data)}"')
+            return self.send_file(h, data, etag=f'"{len(data)}"')
+        if kind in ("slow", "trickle", "stall", "busy") and not self.misbehave:
+            return self.send_file(h, data, etag=f'"{len(data)}"')
+        if kind in ("slow", "trickle"):
+            chunk, delay = ((self.slow_chunk, self.slow_delay) if kind == "slow"
+                            else (self.trickle_bytes, self.trickle_delay))
+            return self.send_file(h, data, etag=f'"{len(data)}"', pace=(chunk, delay), closing=self.closing)
+        if kind == "stall":
+            resuming = bool(h.headers.get("Range"))
+            at = 0 if resuming else (self.stall_after if self.stall_after is not None else len(data) // 2)
+            return self.send_file(h, data, etag=f'"{len(data)}"', stall_at=at, closing=self.closing)
+        if kind == "busy":
+            with self._lock:
+                n = self._drop_count.get(path, 0)
+                self._drop_count[path] = n + 1
+            if n < self.busy:
+                return self.send_bytes(h, 503, b"busy", {"Retry-After": self.busy_retry_after,
+                                                         "Content-Type": "text/plain"})
             return self.send_file(h, data, etag=f'"{len(data)}"')
         if kind == "norange":
             with self._lock:

@@ -141,7 +141,8 @@ def test_csv_reads_back_in_csv_and_pandas(stored, tmp_path):
     by_id = {int(r["id"]): r for r in rows}
     for note in notes:
         r = by_id[note.id]
-        assert r["text"] == note.text  # exact: commas, quotes, newlines, blank lines, unicode
+        # exact (commas, quotes, newlines, blank lines, unicode), but a would-be formula is shown as text
+        assert r["text"] == ("'" + note.text if note.text.startswith("=") else note.text)
         assert r["video_id"] == video.id and r["status"] == note.status and r["kind"] == note.kind
         assert split_tags(r["tags"]) == note.tags
         assert round(float(r["start"]) * 1000) == round(note.t * 1000)
@@ -151,7 +152,11 @@ def test_csv_reads_back_in_csv_and_pandas(stored, tmp_path):
     assert by_id[next(n.id for n in notes if n.text == UNI)]["start_hms"] == "01:02:03.456"
 
     df = pd.read_csv(dest, keep_default_na=False, dtype={"text": str, "tags": str})
-    assert list(df["text"]) == [n.text for n in notes]
+    assert list(df["text"]) == [("'" + n.text if n.text == LATE else n.text) for n in notes]
+    # the opt-out round-trips exactly, formula and all
+    export_notes(notes, "csv", dest, video=video, safe=False)
+    raw = pd.read_csv(dest, keep_default_na=False, dtype={"text": str, "tags": str})
+    assert list(raw["text"]) == [n.text for n in notes]
     assert (df["end"] > df["start"]).all()
     assert df["start"].tolist() == pytest.approx([n.t for n in notes], abs=5e-4)
 
@@ -298,7 +303,8 @@ def test_write_is_atomic_and_formats_checked(stored, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "keep.srt"]  # no temp files left
     for fmt in EXPORT_FORMATS:
         out = tmp_path / "all" / f"n.{fmt.upper()}"
-        assert export_notes(notes, fmt.upper(), out, video=video) == out.read_bytes().decode("utf-8")
+        assert export_notes(notes, fmt.upper(), out, video=video, data_dir=store.root) == \
+            out.read_bytes().decode("utf-8")
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(f"n.{f.upper()}" for f in EXPORT_FORMATS)
 
 

@@ -175,8 +175,10 @@ def test_drive(store, clips, monkeypatch):
         v = ingest(link, store, allow_private=True, progress=False)
     assert v.title == "Derby (full).mkv"
     assert v.path == f"media/{v.sha256}.mkv" and v.play_path.endswith(".proxy.mp4")
-    assert store.sources(v.id)[0] | {"added_at": None} == {"source": link, "video_id": v.id, "kind": "drive",
-                                                          "added_at": None}
+    # recorded as the canonical share link (``?usp=sharing`` and friends are one source)
+    assert store.sources(v.id)[0] | {"added_at": None} == {
+        "source": "https://drive.google.com/file/d/1driveVideoId_xyz/view", "video_id": v.id, "kind": "drive",
+        "added_at": None}
 
 
 def test_ingest_many(store, clips):

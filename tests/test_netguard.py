@@ -87,6 +87,34 @@ def test_metadata_is_named():
     assert blocked_reason("fd00:ec2::254") == "the cloud metadata service"
 
 
+@pytest.mark.parametrize("url", ["http://169.254.169.254/", "http://2852039166/", "http://[::ffff:a9fe:a9fe]/",
+                                 "http://[fd00:ec2::254]/", "http://[64:ff9b::a9fe:a9fe]/"])
+def test_allow_private_never_unblocks_metadata(url, monkeypatch):
+    with pytest.raises(SourceNotAllowedError, match="stays blocked even with allow_private=True"):
+        check_url(url, allow_private=True)
+    monkeypatch.setenv("VIDQA_ALLOW_PRIVATE_URLS", "1")
+    with pytest.raises(SourceNotAllowedError, match="metadata"):
+        check_url(url)
+    with pytest.raises(SourceNotAllowedError, match="metadata"):
+        check_url(url, allow_private=["169.254.0.0/16", "fd00::/8", "::/0"])  # a network is not "named exactly"
+
+
+def test_metadata_named_exactly_is_fetched():
+    check_url("http://169.254.169.254/", allow_private=["169.254.169.254"])
+    check_url("http://[::ffff:169.254.169.254]/", allow_private=["169.254.169.254"])
+    check_url("http://[fd00:ec2::254]/", allow_private=["fd00:ec2::254/128"])
+
+
+def test_redact_url_hides_credentials_values_and_fragments():
+    from vidqa.media.netguard import redact_url
+
+    shown = redact_url("https://bob:hunter2@cdn.example.org/v.mp4?X-Amz-Signature=abc123&v=2&SECRETTOKEN#t=s3")
+    assert shown == "https://***@cdn.example.org/v.mp4?X-Amz-Signature=…&v=…&…"
+    assert redact_url("https://example.org/" + "a" * 300, limit=40).endswith("…") and len(
+        redact_url("https://example.org/" + "a" * 300, limit=40)) == 40
+    assert redact_url("https://example.org/clip.mp4") == "https://example.org/clip.mp4"
+
+
 def test_messages_hide_query_strings(monkeypatch):
     monkeypatch.delenv("VIDQA_ALLOW_PRIVATE_URLS", raising=False)
     with pytest.raises(SourceNotAllowedError) as info:

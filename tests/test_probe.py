@@ -95,11 +95,20 @@ def test_truncated_mp4_moov_missing(media):
         probe(truncate(src, media / "cut.mp4", keep=0.6))
 
 
-def test_truncated_faststart_mp4_still_probes(media):
-    # with the index at the front, a truncated file opens; its declared duration is kept
+def test_truncated_faststart_mp4_is_refused(media):
+    # with the index at the front, a truncated file opens and claims its full duration: the sample tables tell
     src = make_video(media / "fast.mp4", seconds=2, faststart=True)
-    p = probe(truncate(src, media / "fast_cut.mp4", keep=0.9))
-    assert p.duration > 1.5
+    assert probe(src).duration == pytest.approx(2.0, abs=0.05)
+    with pytest.raises(CorruptMediaError, match=r"truncated: .*\(90%\); only the first 1\.\d s of its 2\.0 s"):
+        probe(truncate(src, media / "fast_cut.mp4", keep=0.9))
+
+
+@pytest.mark.parametrize("name, kw", [("cut.mkv", {}), ("cut.webm", {"codec": "vp9"}), ("cut.avi", {"codec": "mpeg4"})])
+def test_truncated_matroska_and_avi_are_refused(media, name, kw):
+    src = make_video(media / f"full_{name}", seconds=2, **kw)
+    assert probe(src).duration == pytest.approx(2.0, abs=0.1)
+    with pytest.raises(CorruptMediaError, match="truncated"):
+        probe(truncate(src, media / name, keep=0.5))
 
 
 @pytest.mark.parametrize(
@@ -110,6 +119,13 @@ def test_not_media(media, content):
     f = media / "fake.mp4"
     f.write_bytes(content)
     with pytest.raises(CorruptMediaError, match="not"):
+        probe(f)
+
+
+def test_html_as_mp4_says_html_page(media):
+    f = media / "login.mp4"
+    f.write_text("<!DOCTYPE html><html><head><title>Sign in - Google Accounts</title></head><body>" + "x" * 9000)
+    with pytest.raises(CorruptMediaError, match='not media: it is an HTML page titled "Sign in - Google Accounts"'):
         probe(f)
 
 

@@ -76,3 +76,31 @@ def test_drive_link_roundtrip():
     link = drive_link(DRIVE_ID, "0-key")
     s = parse_source(link)
     assert (s.kind, s.drive_id, s.resource_key) == ("drive", DRIVE_ID, "0-key")
+
+
+def test_source_key_hides_secrets_and_keeps_sources_apart():
+    from vidqa.media.sources import source_key
+
+    url = "https://alice:pa55@cdn.example.org/v.mp4?X-Amz-Signature=s3cr3t&id=1#frag"
+    key = source_key(url)
+    assert key.startswith("https://***@cdn.example.org/v.mp4?X-Amz-Signature=…&id=…#src=")
+    assert "pa55" not in key and "s3cr3t" not in key and "alice" not in key and "frag" not in key
+    assert source_key(url) == key  # stable: the same URL finds its video again
+    assert source_key(url.replace("id=1", "id=2")) != key  # hidden parts still tell sources apart
+    assert source_key("https://example.org/clip.mp4") == "https://example.org/clip.mp4"  # nothing to hide
+    # Drive: the canonical link, a resource key hidden
+    assert source_key(f"https://drive.google.com/open?id={DRIVE_ID}") == drive_link(DRIVE_ID)
+    keyed = source_key(f"https://drive.google.com/file/d/{DRIVE_ID}/view?resourcekey=0-s3cr3t")
+    assert keyed.startswith(drive_link(DRIVE_ID) + "?resourcekey=…#src=") and "s3cr3t" not in keyed
+    # local paths unchanged; a Source never shows a secret in its repr
+    assert source_key(parse_source("/data/a.mp4")) == "/data/a.mp4"
+    assert "pa55" not in repr(parse_source(url)) and "s3cr3t" not in repr(parse_source(url))
+
+
+def test_parse_errors_never_echo_secrets():
+    with pytest.raises(IngestError) as info:
+        parse_source("https://drive.google.com/drive/folders/abc?resourcekey=0-s3cr3t")
+    assert "s3cr3t" not in str(info.value)
+    with pytest.raises(IngestError) as info:
+        parse_source("http://u:pa55@[::1/x?token=s3cr3t")
+    assert "s3cr3t" not in str(info.value) and "pa55" not in str(info.value)

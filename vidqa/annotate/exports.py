@@ -13,19 +13,38 @@ Timing rules, the same in every format (times are rounded to whole milliseconds)
 - with a ``video`` given, an end past the video's duration is cut to the duration (when the note starts before it);
 - every cue lasts at least 1 ms: no zero or negative lengths.
 
-Text rules: CSV, JSON and EAF keep ``note.text`` exactly (EAF drops only characters XML 1.0 cannot hold and turns
-``\\r\\n`` into ``\\n``). Subtitle formats cannot hold a blank line inside a cue, so SRT/VTT drop blank lines and
-turn ``\\r\\n`` into ``\\n``; they skip notes with no text at all (nothing to show). WebVTT text is escaped as the
-spec requires (``&`` ``<`` ``>`` become ``&amp;`` ``&lt;`` ``&gt;``), so ``<img src=x onerror=alert(1)>`` or ``-->``
-in a note are shown as literal text and cannot break the file. SubRip has no escape syntax (players do not decode
-entities), so SRT text is written as is; pysrt's ``.text`` gives it back unchanged. Tags go to CSV/JSON columns and
-to an EAF child tier; ``tags_in_text=True`` also appends them to subtitle cues as a last line ``[tag] [tag]``.
+Text rules (what is guaranteed):
+
+- JSON and EAF keep ``note.text`` exactly (EAF drops only characters XML 1.0 cannot hold and turns ``\\r\\n`` into
+  ``\\n``).
+- CSV keeps the text exactly *except* that, by default, a cell starting with ``=`` ``+`` ``-`` ``@``, tab or carriage
+  return (or their full-width forms) gets a leading ``'`` so that a spreadsheet shows it as text instead of running
+  it as a formula (OWASP's advice against CSV injection: ``=HYPERLINK(...)`` in a note never runs when a reviewer
+  opens the file). A cell that already starts with ``'`` before such a character gets one more, so
+  :func:`import_notes` (which removes exactly one) gives every text back unchanged. ``safe=False`` (CLI
+  ``--raw-csv``) writes cells verbatim, for tools that need exact bytes and never open the file in a spreadsheet.
+- SRT/VTT hold one cue per note and nothing a note contains can add, end or corrupt a cue: control characters
+  (NUL, escape, DEL, C1 controls, lone surrogates, BOMs) are removed, other line breaks (``\\r``, vertical tab, form
+  feed, U+0085, U+2028/2029) become newlines, blank lines are dropped (a blank line would end the cue), notes with
+  no text left are skipped (nothing to show). WebVTT text is escaped as the spec requires (``&`` ``<`` ``>`` become
+  ``&amp;`` ``&lt;`` ``&gt;``), so ``<img src=x onerror=alert(1)>`` or ``-->`` are shown as literal text. SubRip has
+  no escape syntax (players do not decode entities), so SRT text is written as is, except that a line that could
+  pass for a timing line (it starts with a number and contains ``-->``, e.g. ``00:00:09,000 --> 00:00:10,000``) has
+  its ``-->`` written ``->``. FFmpeg's readers (PyAV), pysrt and webvtt-py read exactly one cue per note back.
+
+Tags go to CSV/JSON columns and to an EAF child tier; ``tags_in_text=True`` also appends them to subtitle cues as a
+last line ``[tag] [tag]``.
+
+Media link (EAF): the functions never guess where the data folder is. Give ``media_path`` (the video file) or
+``data_dir`` (the folder holding the database, against which the video's stored relative paths resolve);
+:func:`export_video_notes` passes the store's own folder.
 
 Example::
 
     from vidqa.annotate.exports import export_notes, export_video_notes
     text = export_notes(store.notes(video.id), "vtt", "out/notes.vtt", video=video)
-    export_video_notes(store, video.id, "eaf", "out/notes.eaf")   # media path resolved from the store
+    export_video_notes(store, video.id, "eaf", "out/notes.eaf")   # media path resolved in the store's folder
+    export_notes(notes, "eaf", "out/notes.eaf", video=video, data_dir=store.root)
 """
 
 from __future__ import annotations
@@ -129,11 +148,34 @@ def split_tags(value: str) -> list[str]:
     return [t for t in tags if t]
 
 
+_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x85\u2028\u2029]")
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\ud800-\udfff]")
+_TIMING_LIKE = re.compile(r"^\s*[-+]?\d")
+
+
+def subtitle_text(text: str) -> list[str]:
+    """The lines of ``text`` as a subtitle cue may hold them: controls removed, line breaks unified, blank lines
+    dropped (see the module's text rules).
+
+    >>> subtitle_text("a\\x00b\\r\\n\\r\\nc\\u2028d")
+    ['ab', 'c', 'd']
+    """
+    text = _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text or ""))
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def _srt_line(line: str) -> str:
+    """A SubRip text line that no reader can take for a timing line."""
+    if "-->" in line and _TIMING_LIKE.match(line):
+        while "-->" in line:
+            line = line.replace("-->", "->")
+    return line
+
+
 def _subtitle_lines(note: Note, tags_in_text: bool) -> list[str]:
-    text = note.text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = subtitle_text(note.text)
     if tags_in_text and note.tags:
-        lines.append(" ".join(f"[{tag}]" for tag in note.tags))
+        lines.extend(subtitle_text(" ".join(f"[{tag}]" for tag in note.tags)))
     return lines
 
 
@@ -152,7 +194,7 @@ def to_srt(notes: Sequence[Note], *, video: Video | None = None, default_duratio
         if not lines:
             continue
         timing = f"{_clock(cue.start_ms, ',')} --> {_clock(cue.end_ms, ',')}"
-        blocks.append("\n".join([str(len(blocks) + 1), timing, *lines]))
+        blocks.append("\n".join([str(len(blocks) + 1), timing, *(_srt_line(x) for x in lines)]))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
@@ -178,8 +220,38 @@ def to_vtt(notes: Sequence[Note], *, video: Video | None = None, default_duratio
     return "\n\n".join(blocks) + "\n"
 
 
-def to_csv(notes: Sequence[Note], *, video: Video | None = None, default_duration: float = 2.0) -> str:
-    """CSV with the header :data:`CSV_COLUMNS` (RFC 4180 quoting; text kept exactly, newlines included).
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""Cell starts a spreadsheet may run as a formula (OWASP's list plus the full-width forms)."""
+_QUOTED_FORMULA = re.compile("^'+[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+
+
+def csv_cell(value: object, safe: bool = True) -> str:
+    """``value`` as a CSV cell; with ``safe`` a would-be formula is neutralised with a leading ``'``.
+
+    >>> print(csv_cell('=HYPERLINK("http://x", "click")'))
+    '=HYPERLINK("http://x", "click")
+    >>> csv_cell("-5 dB", safe=False)
+    '-5 dB'
+    """
+    text = "" if value is None else str(value)
+    if safe and (text.startswith(CSV_FORMULA_START) or _QUOTED_FORMULA.match(text)):
+        return "'" + text
+    return text
+
+
+def csv_uncell(text: str) -> str:
+    """Inverse of :func:`csv_cell` with ``safe=True``."""
+    if text.startswith("'") and _QUOTED_FORMULA.match(text):
+        return text[1:]
+    return text
+
+
+def to_csv(notes: Sequence[Note], *, video: Video | None = None, default_duration: float = 2.0,
+           safe: bool = True) -> str:
+    """CSV with the header :data:`CSV_COLUMNS` (RFC 4180 quoting; newlines kept).
+
+    With ``safe`` (default) cells that would start a spreadsheet formula get a leading ``'`` (:func:`csv_cell`);
+    ``safe=False`` writes every text exactly.
 
     Example::
 
@@ -190,9 +262,10 @@ def to_csv(notes: Sequence[Note], *, video: Video | None = None, default_duratio
     writer.writerow(CSV_COLUMNS)
     for cue in _cues(notes, default_duration, video):
         n = cue.note
-        writer.writerow([n.id, f"{cue.start_ms / 1000:.3f}", f"{cue.end_ms / 1000:.3f}", _clock(cue.start_ms, "."),
-                         n.text, n.status, join_tags(n.tags), n.kind,
-                         "" if n.frame_index is None else n.frame_index, n.video_id])
+        row = [n.id, f"{cue.start_ms / 1000:.3f}", f"{cue.end_ms / 1000:.3f}", _clock(cue.start_ms, "."),
+               n.text, n.status, join_tags(n.tags), n.kind,
+               "" if n.frame_index is None else n.frame_index, n.video_id]
+        writer.writerow([csv_cell(v, safe) for v in row])
     return buf.getvalue()
 
 
@@ -219,15 +292,20 @@ def _xml_text(text: str) -> str:
     return _XML_BAD.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _media_uri(media_path: str | Path | None, video: Video | None) -> Path | None:
+def _media_uri(media_path: str | Path | None, video: Video | None, data_dir: str | Path | None) -> Path | None:
+    """The absolute media file an EAF links to: ``media_path``, else the video's file under ``data_dir``."""
     if media_path is not None:
         return Path(media_path).expanduser().resolve()
     if video is not None:
         p = Path(video.play_path or video.path)
         if not p.is_absolute():
-            from vidqa.config import default_db_path
-
-            p = default_db_path().resolve().parent / p
+            if data_dir is None:
+                raise ExportError(
+                    f"Cannot link the EAF to the video file: its path {p.as_posix()!r} is relative to the data folder."
+                    " Pass media_path= (the video file) or data_dir= (the database's folder, e.g. store.root), or use"
+                    " export_video_notes(store, ...)."
+                )
+            p = Path(data_dir).expanduser().resolve() / p
         return p
     return None
 
@@ -246,18 +324,20 @@ def _lanes(cues: list[_Cue]) -> list[list[_Cue]]:
 
 
 def to_eaf(notes: Sequence[Note], *, video: Video | None = None, default_duration: float = 2.0,
-           media_path: str | Path | None = None, eaf_path: str | Path | None = None) -> str:
+           media_path: str | Path | None = None, eaf_path: str | Path | None = None,
+           data_dir: str | Path | None = None) -> str:
     """ELAN annotation document (EAF 3.0 XML) with the notes on tier ``notes``.
 
     Notes that overlap go to extra tiers ``notes-2``, ``notes-3`` ... (ELAN does not allow overlaps within a tier).
     Tags go to a child tier ``tags@<tier>`` (Symbolic_Association, as :func:`join_tags` writes them).
-    Annotation ids are ``note-<id>``. ``media_path`` (default: the video's ``play_path``, under the default data
-    folder when relative) becomes the MEDIA_DESCRIPTOR's ``file://`` URL; ``eaf_path`` (where the file will live)
-    adds a ``RELATIVE_MEDIA_URL``.
+    Annotation ids are ``note-<id>``. ``media_path`` (default: the video's ``play_path`` under ``data_dir``; a
+    relative path without ``data_dir`` raises :class:`ExportError` rather than guess) becomes the MEDIA_DESCRIPTOR's
+    ``file://`` URL; ``eaf_path`` (where the file will live) adds a ``RELATIVE_MEDIA_URL``.
 
     Example::
 
         to_eaf(notes, video=video, media_path=store.abspath(video.play_path))
+        to_eaf(notes, video=video, data_dir=store.root)
     """
     cues = _cues(notes, default_duration, video)
     now = datetime.now(timezone.utc).astimezone()
@@ -267,7 +347,7 @@ def to_eaf(notes: Sequence[Note], *, video: Video | None = None, default_duratio
         "xsi:noNamespaceSchemaLocation": "http://www.mpi.nl/tools/elan/EAFv3.0.xsd",
     })
     header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
-    media = _media_uri(media_path, video)
+    media = _media_uri(media_path, video, data_dir)
     if media is not None:
         mime = mimetypes.guess_type(media.name)[0] or "unknown"
         attrs = {"MEDIA_URL": media.as_uri(), "MIME_TYPE": mime}
@@ -356,12 +436,16 @@ def export_notes(
     default_duration: float = 2.0,
     tags_in_text: bool = False,
     media_path: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    safe: bool = True,
 ) -> str:
     """Notes as ``fmt`` (one of :data:`EXPORT_FORMATS`); also written atomically to ``dest`` when given.
 
     ``video`` adds metadata (JSON), the media link (EAF) and clips cues to its duration. ``tags_in_text`` appends
-    ``[tag]`` lines to SRT/VTT cues. ``media_path`` is the video file EAF links to (see :func:`to_eaf`). Raises
-    :class:`ExportError` for an unknown format; the previous ``dest`` stays intact when anything fails.
+    ``[tag]`` lines to SRT/VTT cues. ``media_path`` is the video file EAF links to, or ``data_dir`` the folder its
+    stored relative paths are in (see :func:`to_eaf`). ``safe=False`` writes CSV cells verbatim (no formula
+    neutralising, see :func:`csv_cell`). Raises :class:`ExportError` for an unknown format; the previous ``dest``
+    stays intact when anything fails.
 
     Example::
 
@@ -374,7 +458,9 @@ def export_notes(
     if key in ("srt", "vtt"):
         kw["tags_in_text"] = tags_in_text
     if key == "eaf":
-        kw.update(media_path=media_path, eaf_path=dest)
+        kw.update(media_path=media_path, eaf_path=dest, data_dir=data_dir)
+    if key == "csv":
+        kw["safe"] = safe
     text = {"srt": to_srt, "vtt": to_vtt, "csv": to_csv, "json": to_json, "eaf": to_eaf}[key](notes, **kw)
     if dest is not None:
         try:
@@ -385,14 +471,17 @@ def export_notes(
 
 
 def export_video_notes(store: Any, video_id: str, fmt: str, dest: str | Path | None = None, **kw: Any) -> str:
-    """:func:`export_notes` for a stored video: its (non-deleted) notes, its metadata and its playable file.
+    """:func:`export_notes` for a stored video: its (non-deleted) notes, its metadata and its playable file (in the
+    store's own folder, whatever database that is).
 
     Example::
 
         export_video_notes(store, "3f2a9c1b0d4e", "eaf", "exports/3f2a.eaf")
     """
     video = store.video(video_id)
-    kw.setdefault("media_path", store.abspath(video.play_path or video.path))
+    kw.setdefault("data_dir", store.root)
+    if kw.get("media_path") is None:
+        kw["media_path"] = store.abspath(video.play_path or video.path)
     return export_notes(store.notes(video.id), fmt, dest, video=video, **kw)
 
 
@@ -431,12 +520,13 @@ def _read_cues(text: str, vtt: bool) -> list[dict[str, Any]]:
     return out
 
 
-def import_notes(path: str | Path, fmt: str | None = None) -> list[dict[str, Any]]:
+def import_notes(path: str | Path, fmt: str | None = None, *, safe: bool = True) -> list[dict[str, Any]]:
     """Read notes back from an SRT, VTT, CSV or JSON export (format from ``fmt`` or the file's suffix).
 
     Returns dicts with at least ``id`` (``None`` when unknown), ``t``, ``end``, ``text`` and ``tags`` (plus the
     other columns CSV/JSON carry), ready for ``store.add_note(video_id, d["t"], text=d["text"], ...)``.
-    SRT/VTT ids come from ``note-<id>`` cue identifiers; VTT entities are decoded and cue tags removed.
+    SRT/VTT ids come from ``note-<id>`` cue identifiers; VTT entities are decoded and cue tags removed. CSV cells
+    lose the ``'`` a safe export put before a would-be formula (``safe=False`` reads them verbatim).
 
     Example::
 
@@ -448,7 +538,8 @@ def import_notes(path: str | Path, fmt: str | None = None) -> list[dict[str, Any
     if key not in ("srt", "vtt", "csv", "json"):
         raise ExportError(f"Cannot import {p.name}: format {key!r} is not one of srt, vtt, csv, json.")
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        with open(p, encoding="utf-8-sig", newline="") as f:  # keep a CR inside a CSV cell
+            text = f.read()
     except (OSError, UnicodeDecodeError) as err:
         raise ExportError(f"Cannot read {p}: {err}") from err
     if key in ("srt", "vtt"):
@@ -458,6 +549,8 @@ def import_notes(path: str | Path, fmt: str | None = None) -> list[dict[str, Any
     if key == "csv":
         rows = []
         for r in csv.DictReader(io.StringIO(text, newline="")):
+            if safe:
+                r = {k: csv_uncell(v) if isinstance(v, str) else v for k, v in r.items()}
             if "start" not in r or "text" not in r:
                 raise ExportError(f"{p.name} lacks the start/text columns of a vidqa CSV export.")
             rows.append({
@@ -480,4 +573,5 @@ def import_notes(path: str | Path, fmt: str | None = None) -> list[dict[str, Any
 
 
 __all__ = ["EXPORT_FORMATS", "ExportError", "export_notes", "export_video_notes", "import_notes", "to_csv",
-           "to_eaf", "to_json", "to_srt", "to_vtt", "hms", "join_tags", "split_tags"]
+           "to_eaf", "to_json", "to_srt", "to_vtt", "hms", "join_tags", "split_tags", "csv_cell", "csv_uncell",
+           "subtitle_text"]

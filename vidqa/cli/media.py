@@ -17,34 +17,50 @@ from vidqa.errors import VidqaError
 @db_option
 @click.option("--title", help="Title for the video (one source only).")
 @click.option("--no-proxy", is_flag=True, help="Do not make an H.264 copy for the browser.")
-@click.option("--allow-private", is_flag=True, help="Allow URLs on loopback/private addresses (LAN servers).")
+@click.option("--allow-private", is_flag=True,
+              help="Allow URLs on loopback/private addresses (LAN servers); cloud metadata addresses stay blocked.")
 @click.option("--max-bytes", type=int, help="Abort downloads larger than this (default 20 GB).")
+@click.option("--min-rate", type=float, default=None, metavar="BYTES_PER_S",
+              help="Give up a download averaging less than this over a minute (default 4096; 0: never).")
+@click.option("--deadline", type=float, default=None, metavar="SECONDS",
+              help="Give up a download that takes longer than this in all (default: no limit).")
 @quiet_option
-def ingest(sources, db, title, no_proxy, allow_private, max_bytes, quiet) -> None:
+def ingest(sources, db, title, no_proxy, allow_private, max_bytes, min_rate, deadline, quiet) -> None:
     """Ingest videos: local paths, http(s) URLs or Google Drive share links.
 
     \b
     Examples:
         vidqa ingest clip.mp4
         vidqa ingest "https://drive.google.com/file/d/FILE_ID/view?usp=sharing"
-        vidqa ingest https://example.org/match.mp4 --max-bytes 2000000000
+        vidqa ingest https://example.org/match.mp4 --max-bytes 2000000000 --deadline 3600
 
-    Content is stored once, by sha256, in media/ next to the database.
+    Content is stored once, by sha256, in media/ next to the database. A local file ingested again is looked
+    up cheaply while unchanged; replaced bytes become a new video (with a warning). URLs are shown and stored
+    without user:password or query values. An interrupted download resumes when the command is run again.
     """
+    from vidqa.media.download import DownloadLimits
+    from vidqa.media.sources import source_key
     from vidqa.pipeline.ingest import ingest as do_ingest
 
+    limits = DownloadLimits(**{k: v for k, v in (("min_rate", min_rate), ("deadline", deadline)) if v is not None})
     store = open_db(db)
     failed = 0
     for source in sources:
+        shown = source
+        if "://" in source:  # never print a URL's user:password or tokens
+            try:
+                shown = source_key(source)
+            except VidqaError:
+                shown = source.split("://", 1)[0] + "://…"
         try:
             video = do_ingest(source, store, title=title, make_proxy=not no_proxy,
                               allow_private=True if allow_private else None, max_bytes=max_bytes,
-                              progress=not quiet)
+                              progress=not quiet, limits=limits)
         except VidqaError as err:
             failed += 1
-            click.secho(f"Error: {source}: {err}", fg="red", err=True)
+            click.secho(f"Error: {shown}: {err}", fg="red", err=True)
             continue
-        click.echo(f"ingested {source}")
+        click.echo(f"ingested {shown}")
         print_video(video)
     if failed:
         sys.exit(1)

@@ -7,7 +7,13 @@
   backoff; a server that ignores ``Range`` (200 reply) restarts the file from zero.
 - The size is checked against ``Content-Length``/``Content-Range``; a server that lies about it raises
   :class:`DownloadError` and the partial file is deleted (only a clean truncation is kept for a later resume).
-- A size cap (:func:`vidqa.config.max_download_bytes`) aborts and deletes the partial file.
+- A size cap (``settings().max_download_bytes``, ``$VIDQA_MAX_DOWNLOAD_BYTES``) aborts and deletes the partial file.
+- Slow servers cannot hold an ingest forever (:class:`DownloadLimits`): no byte for ``stall_timeout`` seconds is a
+  stall (retried, resuming; two stalls in a row fail), an average below ``min_rate`` bytes/s over ``rate_window``
+  seconds fails at once ("too slow"), and an optional overall ``deadline`` bounds the whole download. Each failure
+  says what happened and keeps the ``.part`` file, so the same command resumes.
+- ``Retry-After`` on 429/503 is honoured (:func:`vidqa.providers.retry.parse_retry_after`, the one parser); a wait
+  longer than :data:`MAX_RETRY_AFTER_S` fails at once with the server's wait in the message.
 - HTML or text served where media was expected is never saved: both ``Content-Type`` and the first bytes
   (:func:`sniff_media`) are checked, raising :class:`NotMediaError`.
 
@@ -38,7 +44,7 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import httpx
 
-from vidqa.config import max_download_bytes
+from vidqa.config import settings
 from vidqa.errors import (
     DownloadError,
     DownloadTooLargeError,
@@ -48,7 +54,12 @@ from vidqa.errors import (
     NotMediaError,
 )
 from vidqa.media.netguard import PrivatePolicy, check_url, redact_url
+from vidqa.media.probe import html_title as _html_title
+from vidqa.media.probe import looks_like_html as _looks_like_html
+from vidqa.media.probe import looks_like_text as _looks_like_text
+from vidqa.media.probe import sniff_media
 from vidqa.media.sources import Source, drive_link, parse_source
+from vidqa.providers.retry import parse_retry_after
 
 DRIVE_BASE = "https://drive.usercontent.google.com/download"
 """Where Drive files are downloaded from; override with ``base_url=`` or ``$VIDQA_DRIVE_BASE`` (tests)."""
@@ -62,6 +73,13 @@ RETRIES = 4
 RETRY_BACKOFF_S = 0.5
 """First retry delay; doubles each retry (capped at 30 s)."""
 TIMEOUT = httpx.Timeout(30.0, read=60.0)
+STALL_TIMEOUT_S = 30.0
+"""No byte for this long is a stall (the attempt is retried, resuming; two stalls in a row fail)."""
+MIN_RATE_BPS = 4096.0
+"""Average bytes/s below which a download is given up as too slow (measured over :data:`RATE_WINDOW_S`)."""
+RATE_WINDOW_S = 60.0
+MAX_RETRY_AFTER_S = 120.0
+"""A server asking to wait longer than this (``Retry-After``) fails the download at once instead of sleeping."""
 DRIVE_PAGE_LIMIT = 2 * 1024 * 1024
 USER_AGENT = "Mozilla/5.0 (compatible; vidqa; +https://github.com/)"
 
@@ -69,6 +87,25 @@ DRIVE_QUOTA_SENTENCE = "Too many users have viewed or downloaded this file recen
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml", "application/javascript")
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How slow a server may be before a download is given up (every failure keeps the resumable ``.part``).
+
+    ``stall_timeout``: seconds without a single byte (then retry; two stalls in a row fail). ``min_rate``: bytes/s
+    the average over each ``rate_window`` seconds must reach (``0`` turns the rule off). ``deadline``: seconds for
+    the whole download, retries included (``None``: no limit).
+
+    Example::
+
+        download(url, "cache", limits=DownloadLimits(min_rate=50_000, deadline=3600))
+    """
+
+    stall_timeout: float = STALL_TIMEOUT_S
+    min_rate: float = MIN_RATE_BPS
+    rate_window: float = RATE_WINDOW_S
+    deadline: float | None = None
 
 
 @dataclass
@@ -99,12 +136,14 @@ def download(
     progress: bool = True,
     headers: dict[str, str] | None = None,
     retries: int | None = None,
+    limits: DownloadLimits | None = None,
 ) -> DownloadResult:
     """Download ``url`` into ``dest_dir`` and return where it went.
 
-    ``max_bytes`` defaults to :func:`vidqa.config.max_download_bytes`; ``allow_private`` to
-    ``$VIDQA_ALLOW_PRIVATE_URLS`` (see :mod:`vidqa.media.netguard`); ``retries`` to :data:`RETRIES`. A partial
-    download is resumed when the same URL is downloaded into the same folder again.
+    ``max_bytes`` defaults to ``settings().max_download_bytes``; ``allow_private`` to
+    ``$VIDQA_ALLOW_PRIVATE_URLS`` (see :mod:`vidqa.media.netguard`); ``retries`` to :data:`RETRIES`; ``limits`` to
+    :class:`DownloadLimits()`. A partial download is resumed when the same URL is downloaded into the same folder
+    again.
 
     Raises :class:`SourceNotAllowedError`, :class:`DownloadTooLargeError`, :class:`NotMediaError` or
     :class:`DownloadError`.
@@ -117,7 +156,8 @@ def download(
     dest.mkdir(parents=True, exist_ok=True)
     key = "dl-" + hashlib.sha256(url.encode()).hexdigest()[:16]
     with _Session(client, allow_private, headers) as session, _locked(dest / f"{key}.lock"):
-        return _fetch(session, url, dest, key, max_bytes=max_bytes, progress=progress, retries=retries)
+        return _fetch(session, url, dest, key, max_bytes=max_bytes, progress=progress, retries=retries,
+                      clock=_Clock(limits))
 
 
 def download_drive(
@@ -131,6 +171,7 @@ def download_drive(
     progress: bool = True,
     headers: dict[str, str] | None = None,
     retries: int | None = None,
+    limits: DownloadLimits | None = None,
 ) -> DownloadResult:
     """Download a Google Drive file shared with "Anyone with the link".
 
@@ -149,22 +190,26 @@ def download_drive(
     src = source if isinstance(source, Source) else parse_source(source)
     if src.kind != "drive" or not src.drive_id:
         raise DriveError(f"{redact_url(src.value)} is not a Google Drive file link.")
-    base = base_url or os.environ.get(ENV_DRIVE_BASE) or DRIVE_BASE
+    base = base_url or settings().drive_base or DRIVE_BASE
     params = {"id": src.drive_id, "export": "download", "confirm": "t"}
     if src.resource_key:
         params["resourcekey"] = src.resource_key
     url = f"{base}?{urlencode(params)}"
-    link = drive_link(src.drive_id, src.resource_key)
+    link = drive_link(src.drive_id)  # for messages: the resource key stays out of them
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     key = "drive-" + re.sub(r"[^A-Za-z0-9_-]", "_", src.drive_id)[:80]
     with _Session(client, allow_private, headers) as session, _locked(dest / f"{key}.lock"):
         seen: set[str] = set()
+        clock = _Clock(limits)
         for _step in range(6):
-            resp, final = session.open(url, on_hop=lambda u: _drive_hop_check(u, link))
+            try:
+                resp, final = session.open(url, on_hop=lambda u: _drive_hop_check(u, link), timeout=clock.timeout())
+            except (httpx.TransportError, _TooSlow) as err:
+                raise DownloadError(f"Google Drive did not answer for {link}: {_describe(err, clock)}.") from err
             if _is_file_response(resp):
                 return _fetch(session, final, dest, key, max_bytes=max_bytes, progress=progress, retries=retries,
-                              first=(resp, final))
+                              first=(resp, final), clock=clock)
             try:
                 body = _read_limited(resp, DRIVE_PAGE_LIMIT)
             finally:
@@ -178,64 +223,6 @@ def download_drive(
             f"Google Drive kept asking to confirm the download of {link}. Open the link in a browser, download the"
             " file and ingest the local copy."
         )
-
-
-def sniff_media(head: bytes) -> str | None:
-    """The usual file extension of the media container whose first bytes are ``head``, or ``None``.
-
-    Recognises MP4/MOV/3GP/M4A (``ftyp``), Matroska/WebM (EBML ``1A45DFA3``), AVI/WAV (``RIFF``), MPEG-TS
-    (``0x47`` sync), MPEG-PS, Ogg, FLAC, MP3 (ID3 or frame sync), ADTS AAC, FLV, ASF/WMV, RealMedia, AMR, CAF and
-    AIFF.
-
-    >>> sniff_media(b"\\x00\\x00\\x00\\x20ftypisom\\x00\\x00\\x02\\x00")
-    'mp4'
-    >>> sniff_media(b"<!DOCTYPE html><html>") is None
-    True
-    """
-    h = head
-    if len(h) >= 12 and h[4:8] == b"ftyp":
-        brand = h[8:12]
-        if brand == b"qt  ":
-            return "mov"
-        if brand.startswith(b"M4A") or brand.startswith(b"M4B"):
-            return "m4a"
-        if brand.startswith(b"3g"):
-            return "3gp"
-        return "mp4"
-    if len(h) >= 8 and h[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
-        return "mov"
-    if h.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm" if b"webm" in h[:64] else "mkv"
-    if h.startswith(b"RIFF") and len(h) >= 12:
-        return {b"AVI ": "avi", b"WAVE": "wav", b"AVIX": "avi"}.get(h[8:12])
-    if h.startswith(b"OggS"):
-        return "ogg"
-    if h.startswith(b"fLaC"):
-        return "flac"
-    if h.startswith(b"FLV\x01"):
-        return "flv"
-    if h.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "wmv"
-    if h.startswith(b".RMF"):
-        return "rm"
-    if h.startswith(b"#!AMR"):
-        return "amr"
-    if h.startswith(b"caff"):
-        return "caf"
-    if h.startswith(b"FORM") and h[8:12] in (b"AIFF", b"AIFC"):
-        return "aiff"
-    if h.startswith(b"\x00\x00\x01\xba") or h.startswith(b"\x00\x00\x01\xb3"):
-        return "mpg"
-    if h[:1] == b"\x47" and (len(h) < 189 or h[188:189] == b"\x47"):
-        return "ts"
-    if h.startswith(b"ID3"):
-        return "mp3"
-    if len(h) >= 2 and h[0] == 0xFF:
-        if h[1] in (0xF1, 0xF9):
-            return "aac"
-        if h[1] & 0xE0 == 0xE0:
-            return "mp3"
-    return None
 
 
 def filename_from_disposition(value: str | None) -> str | None:
@@ -328,6 +315,7 @@ class _Session:
         *,
         headers: dict[str, str] | None = None,
         on_hop: Callable[[str], None] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> tuple[httpx.Response, str]:
         """GET ``url`` (streaming), following redirects one checked hop at a time. Returns (response, final URL)."""
         origin = _origin(url)
@@ -354,7 +342,7 @@ class _Session:
             addresses = sorted(checked.addresses, key=lambda a: a.version)
             for i, ip in enumerate(addresses):
                 request = self.client.build_request("GET", target.copy_with(host=str(ip)), headers=hdrs,
-                                                    extensions=ext)
+                                                    extensions=ext, timeout=timeout or TIMEOUT)
                 try:
                     resp = self.client.send(request, stream=True, follow_redirects=False)
                     break
@@ -405,8 +393,10 @@ def _fetch(
     progress: bool,
     retries: int | None,
     first: tuple[httpx.Response, str] | None = None,
+    clock: _Clock | None = None,
 ) -> DownloadResult:
-    cap = max_bytes if max_bytes is not None else max_download_bytes()
+    cap = max_bytes if max_bytes is not None else settings().max_download_bytes
+    clock = clock or _Clock(None)
     retries = RETRIES if retries is None else retries
     part = dest / f"{key}.part"
     meta_path = dest / f"{key}.part.json"
@@ -416,6 +406,7 @@ def _fetch(
     resumed_from = part.stat().st_size if part.exists() else 0
     attempt = 0
     stalls = 0
+    timeouts = 0
     info: dict[str, Any] = {}
     while True:
         offset = part.stat().st_size if part.exists() else 0
@@ -432,10 +423,10 @@ def _fetch(
                     validator = validator or meta.get("last_modified")
                     if validator:
                         req_headers["If-Range"] = validator
-                resp, final = session.open(url, headers=req_headers)
+                resp, final = session.open(url, headers=req_headers, timeout=clock.timeout())
             first = None
             with contextlib.closing(resp):
-                info = _receive(resp, final, part, meta, meta_path, offset, cap, progress)
+                info = _receive(resp, final, part, meta, meta_path, offset, cap, progress, clock)
             break
         except _Lying as err:
             _discard(part, meta_path)
@@ -443,22 +434,32 @@ def _fetch(
                 f"{redact_url(url)}: the server's size information is inconsistent ({err}); the partial file was"
                 " deleted. The server may be serving a different or broken file: try again later."
             ) from None
+        except _TooSlow as err:
+            raise DownloadError(f"Downloading {redact_url(url)} was given up: {err}.{_kept(part)}") from None
         except (httpx.TransportError, _Truncated, _Retryable) as err:
             now_size = part.stat().st_size if part.exists() else 0
             stalls = stalls + 1 if now_size <= offset else 0
+            timeouts = timeouts + 1 if now_size <= offset and isinstance(err, httpx.ReadTimeout) else 0
             attempt += 1
-            if attempt > retries or stalls > 2:
-                kept = (
-                    f" {now_size} bytes are kept in {part.name}: run the same command again to resume."
-                    if now_size and part.exists()
-                    else ""
-                )
+            why = _describe(err, clock)
+            if isinstance(err, _Retryable) and err.retry_after is not None and err.retry_after > MAX_RETRY_AFTER_S:
                 raise DownloadError(
-                    f"Downloading {redact_url(url)} failed after {attempt} attempt(s): {_describe(err)}.{kept}"
+                    f"Downloading {redact_url(url)} failed: {why}, and the server asks to wait"
+                    f" {err.retry_after:.0f} s before trying again.{_kept(part, 'then run the same command again')}"
+                ) from None
+            if attempt > retries or stalls > 2 or timeouts >= 2:
+                raise DownloadError(
+                    f"Downloading {redact_url(url)} failed after {attempt} attempt(s): {why}.{_kept(part)}"
                 ) from err
             delay = min(30.0, RETRY_BACKOFF_S * 2 ** (attempt - 1))
             if isinstance(err, _Retryable) and err.retry_after is not None:
-                delay = min(30.0, max(delay, err.retry_after))
+                delay = max(delay, err.retry_after)
+            left = clock.left()
+            if left is not None and delay >= left:
+                raise DownloadError(
+                    f"Downloading {redact_url(url)} ran out of time: the deadline of {clock.limits.deadline:g} s"
+                    f" would pass during the next retry ({why}).{_kept(part)}"
+                ) from err
             time.sleep(delay)
         except BaseException:
             if first is not None:
@@ -490,6 +491,71 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _TooSlow(Exception):
+    """Below the minimum throughput, or past the deadline: not worth retrying."""
+
+
+class _Clock:
+    """One download's time limits (:class:`DownloadLimits`): the read timeout, the throughput window, the deadline."""
+
+    def __init__(self, limits: DownloadLimits | None):
+        self.limits = limits or DownloadLimits()
+        if not self.limits.stall_timeout > 0:
+            raise DownloadError(f"stall_timeout must be > 0 seconds, got {self.limits.stall_timeout!r}.")
+        now = time.monotonic()
+        self.deadline_at = now + self.limits.deadline if self.limits.deadline else None
+        self.window_start = now
+        self.window_bytes = 0
+
+    def left(self) -> float | None:
+        """Seconds before the deadline (``None``: no deadline)."""
+        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
+
+    def timeout(self) -> httpx.Timeout:
+        read = self.limits.stall_timeout
+        left = self.left()
+        if left is not None:
+            if left <= 0:
+                raise _TooSlow(self._deadline_text())
+            read = min(read, left)
+        return httpx.Timeout(min(30.0, read if left is not None else 30.0), read=read)
+
+    def start(self) -> None:
+        """A response began: the throughput window starts now."""
+        self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def got(self, n: int) -> None:
+        """``n`` more bytes arrived; raises :class:`_TooSlow` when the average is too low or time is up."""
+        now = time.monotonic()
+        if self.deadline_at is not None and now > self.deadline_at:
+            raise _TooSlow(self._deadline_text())
+        self.window_bytes += n
+        elapsed = now - self.window_start
+        if self.limits.min_rate > 0 and elapsed >= self.limits.rate_window:
+            rate = self.window_bytes / elapsed
+            if rate < self.limits.min_rate:
+                raise _TooSlow(
+                    f"the server sent only {_human(self.window_bytes)} in {elapsed:.0f} s ({_human(int(rate))}/s),"
+                    f" below the minimum of {_human(int(self.limits.min_rate))}/s; it is trickling bytes (lower the"
+                    " limit with DownloadLimits(min_rate=...), 0 turns it off)"
+                )
+            self.window_start, self.window_bytes = now, 0
+
+    def _deadline_text(self) -> str:
+        return (f"the deadline of {self.limits.deadline:g} s for the whole download passed (raise it with"
+                " DownloadLimits(deadline=...))")
+
+
+def _kept(part: Path, then: str = "run the same command again to resume") -> str:
+    """The sentence saying what a failed download keeps (an empty ``.part`` and its sidecar are deleted)."""
+    size = part.stat().st_size if part.exists() else 0
+    if size:
+        return f" {size} bytes are kept in {part.name}: {then}."
+    _discard(part, part.with_name(part.name + ".json"))
+    return ""
+
+
 def _receive(
     resp: httpx.Response,
     final: str,
@@ -499,8 +565,10 @@ def _receive(
     offset: int,
     cap: int,
     progress: bool,
+    clock: _Clock,
 ) -> dict[str, Any]:
     """Stream one response into ``part``; returns what was learnt. Raises on anything incomplete or wrong."""
+    clock.start()
     status = resp.status_code
     shown = redact_url(final)
     if status == 416 and offset:
@@ -513,7 +581,7 @@ def _receive(
             + (f" (it now says the file has {cr_total} bytes)" if cr_total is not None else "")
         )
     if status in (408, 425, 429) or status >= 500:
-        raise _Retryable(f"HTTP {status} {resp.reason_phrase}", _retry_after(resp.headers.get("retry-after")))
+        raise _Retryable(f"HTTP {status} {resp.reason_phrase}", parse_retry_after(resp.headers))
     if status >= 400:
         raise DownloadError(_http_error_message(status, resp.reason_phrase, shown))
     if status not in (200, 206):
@@ -556,6 +624,7 @@ def _receive(
     if offset == 0:
         # Look at the first bytes before anything is written.
         for chunk in chunks:
+            clock.got(len(chunk))
             head += chunk
             if len(head) >= SNIFF_BYTES:
                 break
@@ -568,7 +637,7 @@ def _receive(
             raise NotMediaError(f"{shown} returned {content_type} for the rest of the file, not video data.")
     meta.update(
         {
-            "url": final,
+            "url": redact_url(final, limit=None),  # for people looking at the folder; never the secret
             "total": total,
             "etag": resp.headers.get("etag"),
             "last_modified": resp.headers.get("last-modified"),
@@ -587,6 +656,7 @@ def _receive(
         if written > cap:
             _too_large(part, meta_path, shown, cap, f)
         for chunk in chunks:
+            clock.got(len(chunk))
             written += _write(f, chunk, bar)
             if written > cap:
                 _too_large(part, meta_path, shown, cap, f)
@@ -650,40 +720,9 @@ def _check_media(head: bytes, content_type: str | None, shown: str) -> str | Non
     return None
 
 
-def _looks_like_html(head: bytes) -> bool:
-    h = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return h.startswith((b"<!doctype", b"<html", b"<head", b"<body", b"<?xml", b"<!--")) or b"<html" in h[:1024]
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if not head:
-        return False
-    h = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if h[:1] in (b"<", b"{", b"["):
-        return True
-    if b"\x00" in head:
-        return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        if err.start < len(head) - 4:
-            return False
-        text = head[: err.start].decode("utf-8")
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n\f")
-    return controls <= len(text) * 0.01
-
-
 def _is_text_type(content_type: str | None) -> bool:
     ct = (content_type or "").split(";")[0].strip().lower()
     return ct.startswith(_TEXT_TYPES)
-
-
-def _html_title(head: bytes) -> str | None:
-    m = re.search(rb"<title[^>]*>(.*?)</title>", head, re.I | re.S)
-    if not m:
-        return None
-    title = html.unescape(m.group(1).decode("utf-8", "replace")).strip()
-    return re.sub(r"\s+", " ", title)[:100] or None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -824,13 +863,6 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
 def _http_error_message(status: int, reason: str, shown: str) -> str:
     if status in (401, 403):
         return (f"{shown} refused access (HTTP {status} {reason}). The file needs a login or a signed link: share"
@@ -840,9 +872,12 @@ def _http_error_message(status: int, reason: str, shown: str) -> str:
     return f"{shown} answered HTTP {status} {reason}."
 
 
-def _describe(err: BaseException) -> str:
+def _describe(err: BaseException, clock: _Clock | None = None) -> str:
+    if isinstance(err, httpx.ConnectTimeout):
+        return "the server did not accept the connection in time (timeout)"
     if isinstance(err, httpx.TimeoutException):
-        return "the server stopped responding (timeout)"
+        stall = f" for {clock.limits.stall_timeout:g} s" if clock is not None else ""
+        return f"the server stalled: no data arrived{stall} (timeout)"
     if isinstance(err, httpx.ConnectError):
         return f"cannot connect ({err})"
     if isinstance(err, httpx.RemoteProtocolError):
@@ -937,3 +972,21 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
             with contextlib.suppress(OSError):
                 lock_path.unlink()
+
+
+__all__ = [
+    "DRIVE_BASE",
+    "DownloadLimits",
+    "DownloadResult",
+    "MAX_RETRY_AFTER_S",
+    "MEDIA_EXTENSIONS",
+    "MIN_RATE_BPS",
+    "RATE_WINDOW_S",
+    "RETRIES",
+    "STALL_TIMEOUT_S",
+    "download",
+    "download_drive",
+    "filename_from_disposition",
+    "safe_filename",
+    "sniff_media",
+]

@@ -12,9 +12,14 @@ an internal admin page. So, by default:
   by the caller one hop at a time, each hop checked again (see :mod:`vidqa.media.download`).
 
 ``allow_private=True`` (or ``VIDQA_ALLOW_PRIVATE_URLS=1``) lifts the address check for tests and LAN servers;
-``allow_private=["192.168.1.0/24"]`` lifts it for those networks only.
+``allow_private=["192.168.1.0/24"]`` lifts it for those networks only. Neither ever unblocks the cloud metadata
+services (:data:`METADATA_ADDRESSES`: 169.254.169.254 in any spelling, fd00:ec2::254, ...): those are fetched only
+when the exact address is named, ``allow_private=["169.254.169.254"]``.
 
-Local paths must resolve (symlinks followed) inside :func:`vidqa.config.allowed_roots` when that is set.
+URLs are shown and stored only through :func:`redact_url` (no ``user:password@``, no query values, no fragment).
+
+Local paths must resolve (symlinks followed) inside ``settings().allowed_roots`` (``$VIDQA_ALLOWED_ROOTS``) when
+that is set.
 
 Example::
 
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import stat
 from collections.abc import Iterable
@@ -34,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from vidqa.config import allowed_roots, env_flag
+from vidqa.config import settings
 from vidqa.errors import DownloadError, IngestError, SourceNotAllowedError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,11 +50,23 @@ PrivatePolicy = bool | Iterable[str] | None
 ALLOWED_SCHEMES = ("http", "https")
 ENV_ALLOW_PRIVATE = "VIDQA_ALLOW_PRIVATE_URLS"
 
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"): "the cloud metadata service",
-    ipaddress.ip_address("fd00:ec2::254"): "the cloud metadata service",
-    ipaddress.ip_address("100.100.100.200"): "the cloud metadata service",
+METADATA_ADDRESSES: dict[IPAddress, str] = {
+    ipaddress.ip_address(a): "the cloud metadata service"
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean ... (IMDS)
+        "169.254.170.2",    # AWS ECS task metadata / credentials
+        "169.254.170.23",   # AWS EKS pod identity
+        "fd00:ec2::254",    # AWS IMDS over IPv6
+        "fd00:ec2::23",     # AWS EKS pod identity over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",      # Oracle Cloud
+        "168.63.129.16",    # Azure WireServer
+    )
 }
+"""Addresses refused even with ``allow_private=True`` (they hand out cloud credentials); name one exactly to fetch it."""
+_METADATA = METADATA_ADDRESSES
+_PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-\[\]]{0,39}$")
+"""A query parameter name shown as is; anything else (a bare token, an odd name) is hidden like a value."""
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
@@ -65,9 +83,9 @@ class CheckedURL:
 
 
 def private_policy(allow_private: PrivatePolicy = None) -> bool | list[Network]:
-    """Resolve ``allow_private``: ``None`` reads ``$VIDQA_ALLOW_PRIVATE_URLS``; an iterable names networks."""
+    """Resolve ``allow_private``: ``None`` reads ``settings().allow_private_urls``; an iterable names networks."""
     if allow_private is None:
-        return env_flag(ENV_ALLOW_PRIVATE)
+        return settings().allow_private_urls
     if isinstance(allow_private, bool):
         return allow_private
     if isinstance(allow_private, str):
@@ -77,7 +95,7 @@ def private_policy(allow_private: PrivatePolicy = None) -> bool | list[Network]:
         try:
             nets.append(ipaddress.ip_network(str(item).strip(), strict=False))
         except ValueError as err:
-            raise ValueError(f"allow_private: {item!r} is not an IP address or network") from err
+            raise IngestError(f"allow_private: {item!r} is not an IP address or network.") from err
     return nets
 
 
@@ -161,16 +179,27 @@ def check_url(url: str, *, allow_private: PrivatePolicy = None) -> CheckedURL:
         raise SourceNotAllowedError(f"Refusing {_short(url)}: the URL has no host.")
     addresses = resolve(host, port)
     policy = private_policy(allow_private)
-    if policy is not True:
-        allowed_nets = policy if isinstance(policy, list) else []
-        for ip in addresses:
-            reason = blocked_reason(ip)
-            if reason and not any(_in_net(ip, n) for n in allowed_nets):
-                shown = host if host == str(ip) else f"{host} ({ip})"
-                raise SourceNotAllowedError(
-                    f"Refusing {_short(url)}: {shown} is {reason}. vidqa only fetches public addresses by default;"
-                    f" pass allow_private=True or set {ENV_ALLOW_PRIVATE}=1 to fetch from your own network."
-                )
+    allowed_nets = policy if isinstance(policy, list) else []
+    for ip in addresses:
+        reason = blocked_reason(ip)
+        if not reason:
+            continue
+        shown = host if host == str(ip) else f"{host} ({ip})"
+        if metadata_address(ip) is not None:
+            if any(_names(n, ip) for n in allowed_nets):
+                continue
+            raise SourceNotAllowedError(
+                f"Refusing {_short(url)}: {shown} is {reason}, which hands out cloud credentials. It stays blocked"
+                " even with allow_private=True / --allow-private; only allow_private=[\"<that exact address>\"]"
+                " fetches from it."
+            )
+        if policy is True or any(_in_net(ip, n) for n in allowed_nets):
+            continue
+        raise SourceNotAllowedError(
+            f"Refusing {_short(url)}: {shown} is {reason}. vidqa only fetches public addresses by default;"
+            f" pass allow_private=True (--allow-private) or set {ENV_ALLOW_PRIVATE}=1 to fetch from your own"
+            " network."
+        )
     return CheckedURL(url=url, scheme=scheme, host=host, port=port, addresses=addresses)
 
 
@@ -182,7 +211,7 @@ def check_local_path(path: str | os.PathLike[str]) -> Path:
     """
     p = Path(os.path.expanduser(os.fspath(path)))
     real = Path(os.path.realpath(p))
-    roots = allowed_roots()
+    roots = settings().allowed_roots
     if roots is not None and not any(real == r or r in real.parents for r in roots):
         raise SourceNotAllowedError(
             f"Refusing {p}: it resolves to {real}, outside the allowed folders"
@@ -222,6 +251,25 @@ def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+def metadata_address(ip: IPAddress | str) -> IPAddress | None:
+    """The cloud metadata address ``ip`` is (in any spelling: IPv4-mapped, 6to4, NAT64 ...), or ``None``.
+
+    >>> str(metadata_address("::ffff:a9fe:a9fe"))
+    '169.254.169.254'
+    """
+    ip = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+    if ip in METADATA_ADDRESSES:
+        return ip
+    embedded = _embedded_ipv4(ip)
+    return embedded if embedded is not None and embedded in METADATA_ADDRESSES else None
+
+
+def _names(net: Network, ip: IPAddress) -> bool:
+    """Whether the allow-list entry ``net`` names the metadata address ``ip`` exactly (a single address)."""
+    target = metadata_address(ip)
+    return net.num_addresses == 1 and target is not None and target.version == net.version and target in net
+
+
 def _in_net(ip: IPAddress, net: Network) -> bool:
     embedded = _embedded_ipv4(ip)
     return (ip.version == net.version and ip in net) or (
@@ -229,17 +277,51 @@ def _in_net(ip: IPAddress, net: Network) -> bool:
     )
 
 
-def redact_url(url: str, limit: int = 120) -> str:
-    """``url`` for messages: no user:password, no query string (signed URLs carry tokens there), shortened."""
+def redact_url(url: str, limit: int | None = 120) -> str:
+    """``url`` fit to show or store: no ``user:password@`` (shown as ``***@``), every query *value* hidden (signed URLs
+    carry tokens there; the names stay), no fragment; cut to ``limit`` characters (``None``: never cut).
+
+    >>> redact_url("https://bob:pw@cdn.example.org/v.mp4?X-Amz-Signature=abc&v=2#t=3")
+    'https://***@cdn.example.org/v.mp4?X-Amz-Signature=…&v=…'
+    """
     try:
         parts = urlsplit(url)
-        netloc = parts.netloc.rsplit("@", 1)[-1]
-        shown = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else url
-        if parts.query:
-            shown += "?..."
     except ValueError:
-        shown = url
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+        parts = None
+    if parts is None or not parts.scheme or not parts.netloc:  # malformed: redact by hand
+        m = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*://)?([^/?#]*)(.*)$", url, re.S)
+        scheme, netloc, rest = (m.group(1) or "", m.group(2), m.group(3)) if m else ("", "", url)
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]
+        shown = scheme + netloc + rest.split("?", 1)[0].split("#", 1)[0] + ("?…" if "?" in rest else "")
+    else:
+        netloc = parts.netloc
+        if "@" in netloc:
+            netloc = "***@" + netloc.rsplit("@", 1)[1]
+        shown = f"{parts.scheme}://{netloc}{parts.path}"
+        if parts.query:
+            names = [q.split("=", 1)[0] if "=" in q and _PARAM_NAME.match(q.split("=", 1)[0]) else ""
+                     for q in parts.query.split("&") if q]
+            shown += "?" + "&".join(f"{n}=…" if n else "…" for n in names[:20]) + ("&…" if len(names) > 20 else "")
+        elif url.split("#", 1)[0].endswith("?"):
+            shown += "?"
+    shown = "".join(ch if ch.isprintable() else "?" for ch in shown)
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown
 
 
 _short = redact_url
+
+
+__all__ = [
+    "CheckedURL",
+    "METADATA_ADDRESSES",
+    "blocked_reason",
+    "check_local_path",
+    "check_url",
+    "metadata_address",
+    "private_policy",
+    "redact_url",
+    "resolve",
+]

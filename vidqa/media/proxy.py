@@ -241,3 +241,9 @@ def _pix_fmt(path: str | os.PathLike[str]) -> str | None:
             return vs.codec_context.pix_fmt
     except Exception:  # noqa: BLE001
         return None
+
+
+__all__ = [
+    "make_proxy",
+    "needs_proxy",
+]
