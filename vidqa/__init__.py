@@ -7,7 +7,9 @@ The public API (what notebooks and scripts use; everything else is an implementa
 - :func:`process` and :func:`run_stage`: the processing core (transcript, audio events, visual cues) as
   registered stages (:func:`stage_names`), with :class:`TranscribeSettings`, :class:`AudioEventSettings`,
   :class:`VisualSettings`, :class:`CoreSettings`.
-- :class:`VideoPlayer`: the annotation player widget (imported lazily; needs a Jupyter front-end).
+- :class:`VideoPlayer`: the annotation player widget; :class:`ReviewWidget`: the review widget (both imported
+  lazily; they need a Jupyter front-end); :func:`submit_review`, :func:`queue_second_review`,
+  :func:`review_agreement`.
 - :mod:`vidqa.report`: read-only tables and Plotly figures.
 
 Example::
@@ -44,7 +46,13 @@ _LAZY = {
     "AudioEventSettings": "vidqa.analyze.audio_events",
     "VisualSettings": "vidqa.analyze.visual",
     "VideoPlayer": "vidqa.widgets.player",
+    "ReviewWidget": "vidqa.widgets.review",
+    "submit_review": "vidqa.pipeline.review",
+    "queue_second_review": "vidqa.pipeline.review",
+    "review_agreement": "vidqa.pipeline.review",
 }
+
+_ALIASES = {"review_agreement": "agreement"}
 
 __all__ = [
     "__version__", "VidqaError", "locate_db", "bundled_sample",
@@ -57,7 +65,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'vidqa' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    value = getattr(import_module(module), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 
