@@ -113,14 +113,27 @@ def detect(videos, db, all_, fps, detector, min_confidence, no_ocr, no_cuts, for
 @click.option("--stages", default="transcribe,audio-events,detect", show_default=True,
               help="Comma-separated stages to run (see `vidqa run --help` for the list).")
 @_visual_options
+@click.option("--workers", type=click.IntRange(min=1), help="Run on a Dask LocalCluster of N worker processes "
+              "on this machine (pip install dask distributed).")
+@click.option("--threads-per-worker", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads of each --workers process.")
+@click.option("--scheduler", metavar="tcp://HOST:8786", help="Run on a running Dask cluster (`dask scheduler` "
+              "and `dask worker` on the machines); this process commits the results.")
+@click.option("--media-root", metavar="PATH|URL", help="Where the workers read the data folder's media (a shared "
+              "path or an fsspec URL such as s3://bucket/vidqa); default the database's folder.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
+              help="With Dask: extra attempts for a video whose worker died or whose stage crashed.")
 @force_option
 @quiet_option
-def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_cuts, force, quiet) -> None:
+def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_cuts, workers, threads_per_worker,
+            scheduler, media_root, retries, force, quiet) -> None:
     """The whole processing core (transcript, audio events, visual analysis) on ingested videos.
 
     \b
-    Example:
+    Examples:
         vidqa process --all
+        vidqa process --all --workers 2                       # Dask LocalCluster, 2 processes
+        vidqa process --all --scheduler tcp://10.0.0.5:8786 --media-root /mnt/nfs/vidqa
     """
     from vidqa.pipeline.process import STAGES, CoreSettings
     from vidqa.pipeline.process import process as do_process
@@ -131,6 +144,20 @@ def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_
         raise VidqaError(f"Unknown stages {unknown}; known: {', '.join(STAGES)}.")
     store = open_db(db, create=False)
     settings = CoreSettings(visual=_visual_settings(fps, detector, min_confidence, no_ocr, no_cuts))
+    if workers and scheduler:
+        raise VidqaError("Give --workers (a cluster on this machine) or --scheduler (a running cluster), not both.")
+    if media_root and not (workers or scheduler):
+        raise VidqaError("--media-root is for Dask workers: add --workers N or --scheduler tcp://HOST:8786.")
+    if workers or scheduler:
+        try:
+            from vidqa.pipeline.distributed import process_many
+            import distributed  # noqa: F401
+        except ImportError:
+            raise VidqaError("--workers/--scheduler need Dask: pip install 'dask[distributed]'.") from None
+        _report(process_many(store, pick_videos(store, videos, all_), stages=chosen, settings=settings,
+                             scheduler=scheduler, workers=workers, threads_per_worker=threads_per_worker,
+                             retries=retries, force=force, progress=not quiet, media_root=media_root))
+        return
     results = []
     for v in pick_videos(store, videos, all_):
         results += do_process(store, v, stages=chosen, settings=settings, force=force, progress=not quiet)
