@@ -292,3 +292,21 @@ def test_a_version_1_database_upgrades_keeping_its_rows(tmp_path):
         (event,) = s.visual_events("abc")
         assert event.label == "X" and event.end is None and event.track_id is None
         assert [m["name"] for m in s.migrations()][:2] == ["v1_initial", "v2_cue_spans_units_and_provenance"]
+
+
+def test_window_queries_return_every_overlapping_cue_and_use_the_index(store):
+    v = store.add_video(make_video())
+    events = [VisualEvent(float(i), "text", f"line {i}", 0.9, end=float(i) + (30.0 if i == 5 else 0.5))
+              for i in range(100)]
+    events.append(VisualEvent(50.0, "scene_cut", "scene_cut", 1.0))
+    store.replace_visual_events(v.id, events)
+    got = [e.label for e in store.visual_events(v.id, "text", start=20.0, end=22.0)]
+    assert got == ["line 5", "line 20", "line 21", "line 22"]  # the long line that began at 5 s overlaps too
+    assert [(e.kind, e.label) for e in store.visual_events(v.id, start=49.9, end=50.1)] == [
+        ("text", "line 50"), ("scene_cut", "scene_cut")]
+    plan = " ".join(r[-1] for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM visual_events WHERE video_id = ? AND kind = ? AND t <= ? AND t >= ?",
+        (v.id, "text", 22.0, -10.0)))
+    assert "t>? AND t<?" in plan  # both bounds of the window on the (video_id, kind, t) index
+    store.replace_visual_events(v.id, [VisualEvent(1.0, "text", "short", 0.9, end=1.5)], kinds=["text"])
+    assert store.visual_events(v.id, "text", start=20.0, end=22.0) == []

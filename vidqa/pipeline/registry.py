@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,16 +126,20 @@ def commit_audio_events(store: Store, video_id: str, records: Sequence[Any], run
     return store.replace_audio_events(video_id, records, run_id=run_id)
 
 
-_DETECTORS: dict[str, Any] = {}
+_DETECTORS: dict[tuple[str, int], Any] = {}
+_DETECTORS_LOCK = threading.Lock()
 
 
 def warm_detector(name: str) -> Any:
-    """The detector ``name``, loaded once per process (a worker keeps it across videos)."""
-    if name not in _DETECTORS:
-        from vidqa.analyze.detect import get_detector
+    """The detector ``name``, loaded once per process and thread (a worker keeps it across videos; OpenCV's DNN
+    net is not safe to share between threads, so each thread that runs the visual stage gets its own)."""
+    key = (str(name), threading.get_ident())
+    with _DETECTORS_LOCK:
+        if key not in _DETECTORS:
+            from vidqa.analyze.detect import get_detector
 
-        _DETECTORS[name] = None if str(name).lower() in ("none", "", "off") else get_detector(name)
-    return _DETECTORS[name]
+            _DETECTORS[key] = None if str(name).lower() in ("none", "", "off") else get_detector(name)
+        return _DETECTORS[key]
 
 
 def compute_visual(job: Job) -> list[Any]:

@@ -118,7 +118,26 @@ class CueTables(Database):
                     for e in events
                 ],
             )
+            spans: dict[str, float] = {}
+            for e in events:
+                span = max(0.0, (e.end if e.end is not None else e.t) - e.t)
+                spans[e.kind] = max(spans.get(e.kind, 0.0), span)
+            if kinds is None:
+                conn.execute("DELETE FROM cue_spans WHERE video_id = ?", (video_id,))
+            else:
+                conn.execute(f"DELETE FROM cue_spans WHERE video_id = ? AND kind IN ({', '.join('?' * len(kinds))})",
+                             [video_id, *kinds])
+            conn.executemany("INSERT OR REPLACE INTO cue_spans (video_id, kind, max_span) VALUES (?, ?, ?)",
+                             [(video_id, k, s) for k, s in spans.items()])
         return len(events)
+
+    def _longest_span(self, video_id: str, kind: str | None) -> float | None:
+        sql, params = "SELECT MAX(max_span) AS m, COUNT(*) AS n FROM cue_spans WHERE video_id = ?", [video_id]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        row = self.conn.execute(sql, params).fetchone()
+        return float(row["m"]) if row["n"] else None
 
     def visual_events(self, video_id: str, kind: str | None = None, *, start: float | None = None,
                       end: float | None = None, min_confidence: float | None = None) -> list[VisualEvent]:
@@ -134,6 +153,10 @@ class CueTables(Database):
         if start is not None:
             sql += " AND COALESCE(end, t) >= ?"
             params.append(start)
+            longest = self._longest_span(video_id, kind)
+            if longest is not None:  # lets the index bound t from below too
+                sql += " AND t >= ?"
+                params.append(start - longest - 1e-9)
         if min_confidence is not None:
             sql += " AND confidence >= ?"
             params.append(min_confidence)

@@ -171,8 +171,18 @@ class Database:
                 self._conns = [c for c in self._conns if c is not conn]
             conn.close()
 
+    def optimize(self) -> None:
+        """Refresh the query planner's statistics (``PRAGMA optimize``; cheap, run after big batches)."""
+        if not self.readonly:
+            self.conn.execute("PRAGMA optimize")
+
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""
+        if not self.readonly and getattr(self._local, "conn", None) is not None:
+            try:
+                self.conn.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass
         with self._conns_lock:
             conns, self._conns = self._conns, []
         for conn in conns:

@@ -90,6 +90,7 @@ def v3_questions_and_reviews(conn: sqlite3.Connection) -> None:
             source TEXT NOT NULL DEFAULT 'template',  -- template / note / model
             note_id INTEGER REFERENCES notes(id) ON DELETE SET NULL,
             gate TEXT NOT NULL DEFAULT '{}',
+            context TEXT NOT NULL DEFAULT '{}',   -- note text, transcript line, nearby cues (note drafts)
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""")
@@ -140,10 +141,10 @@ MIGRATION = ("v3_questions_and_reviews", v3_questions_and_reviews)
 
 _COLUMNS = ("video_id", "video_sha256", "run_id", "category", "template", "template_version", "question", "answer",
             "answer_type", "answer_index", "t_start", "t_end", "audio_cue", "visual_cue", "confidence", "status",
-            "drop_reason", "seed", "source", "note_id", "gate", "created_at", "updated_at")
+            "drop_reason", "seed", "source", "note_id", "gate", "context", "created_at", "updated_at")
 _UPDATABLE = frozenset({"category", "template", "template_version", "question", "answer", "answer_type", "options",
                         "answer_index", "t_start", "t_end", "audio_cue", "visual_cue", "evidence", "confidence",
-                        "status", "drop_reason", "seed", "source", "gate", "video_sha256"})
+                        "status", "drop_reason", "seed", "source", "gate", "context", "video_sha256"})
 
 
 def drop_check(reason: str | None) -> str:
@@ -168,7 +169,7 @@ class QuestionTables(_Base):
             "t_start": float(q.t_start), "t_end": float(q.t_end), "audio_cue": dumps(_cue_dict(q.audio_cue)),
             "visual_cue": dumps(_cue_dict(q.visual_cue)), "confidence": float(q.confidence), "status": q.status,
             "drop_reason": q.drop_reason, "seed": q.seed, "source": q.source, "note_id": q.evidence.note_id,
-            "gate": dumps(q.gate), "created_at": q.created_at or stamp, "updated_at": stamp,
+            "gate": dumps(q.gate), "context": dumps(q.context), "created_at": q.created_at or stamp, "updated_at": stamp,
         }
         if row["video_sha256"] is None:
             found = conn.execute("SELECT sha256 FROM videos WHERE id = ?", (q.video_id,)).fetchone()
@@ -251,12 +252,12 @@ class QuestionTables(_Base):
         conn.execute(
             "UPDATE questions SET category = ?, template = ?, template_version = ?, question = ?, answer = ?,"
             " answer_type = ?, answer_index = ?, t_start = ?, t_end = ?, audio_cue = ?, visual_cue = ?,"
-            " confidence = ?, status = ?, drop_reason = ?, seed = ?, source = ?, note_id = ?, gate = ?,"
+            " confidence = ?, status = ?, drop_reason = ?, seed = ?, source = ?, note_id = ?, gate = ?, context = ?,"
             " video_sha256 = ?, updated_at = ? WHERE id = ?",
             (new.category, new.template, int(new.template_version), new.question, new.answer, new.answer_type,
              new.answer_index, float(new.t_start), float(new.t_end), dumps(_cue_dict(new.audio_cue)),
              dumps(_cue_dict(new.visual_cue)), float(new.confidence), new.status, new.drop_reason, new.seed,
-             new.source, new.evidence.note_id, dumps(new.gate), new.video_sha256, stamp, old.id),
+             new.source, new.evidence.note_id, dumps(new.gate), dumps(new.context), new.video_sha256, stamp, old.id),
         )
         self._write_children(conn, int(old.id), new.options if new.options != old.options else None,
                              new.evidence if new.evidence != old.evidence else None)
@@ -383,7 +384,7 @@ class QuestionTables(_Base):
                 t_start=r["t_start"], t_end=r["t_end"], audio_cue=AudioCue(**audio), visual_cue=VisualCue(**visual),
                 evidence=Evidence(**ev, note_id=r["note_id"]), confidence=r["confidence"], status=r["status"],
                 drop_reason=r["drop_reason"], id=r["id"], video_sha256=r["video_sha256"], seed=r["seed"],
-                source=r["source"], gate=json.loads(r["gate"]), created_at=r["created_at"],
+                source=r["source"], gate=json.loads(r["gate"]), context=json.loads(r["context"]), created_at=r["created_at"],
                 updated_at=r["updated_at"],
             ))
         return out

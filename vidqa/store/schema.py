@@ -221,6 +221,10 @@ def v2_cue_spans_units_and_provenance(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE visual_events ADD COLUMN end REAL")
     conn.execute("ALTER TABLE visual_events ADD COLUMN track_id INTEGER")
     conn.execute("CREATE INDEX visual_events_span ON visual_events(video_id, t, end)")
+    # The longest span per (video, kind): a window query [t1, t2] then bounds t from both sides
+    # (t >= t1 - longest span), so it uses the (video_id, kind, t) index instead of scanning earlier cues.
+    conn.execute("CREATE TABLE cue_spans (video_id TEXT NOT NULL REFERENCES videos(id) ON DELETE CASCADE,"
+                 " kind TEXT NOT NULL, max_span REAL NOT NULL, PRIMARY KEY (video_id, kind))")
     conn.execute("CREATE INDEX audio_events_span ON audio_events(video_id, start, end)")
     conn.execute("ALTER TABLE runs ADD COLUMN unit TEXT")
     conn.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
