@@ -101,3 +101,33 @@ def test_demo_ingests_the_sample_runs_every_stage_and_says_where_results_went(tm
     summary = json.loads((db.parent / "demo-summary.json").read_text())
     assert summary["stages"] == {"transcribe": "done", "audio-events": "done", "detect": "done"}
     assert "HOME 2 - 1 AWAY" in summary["text"] and any(e["kind"] == "whistle" for e in summary["audio_events"])
+
+
+def test_ingest_from_a_file_of_sources_in_parallel_says_one_line_per_failure_and_resumes(tmp_path):
+    import shutil
+
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    shutil.copy(SAMPLE, a)
+    data = bytearray(SAMPLE.read_bytes())
+    data[-100:] = bytes(100)  # other bytes, still the same playable clip up to its tail
+    b.write_bytes(bytes(data))
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# my clips\n{a}\n\n{b}\n{tmp_path / 'missing.mp4'}\n")
+    db = tmp_path / "data" / "vidqa.db"
+    out = vidqa("ingest", "--from", str(listing), "--jobs", "2", "--db", str(db), "-q")
+    assert out.returncode == 1
+    assert out.stderr.count("Error:") == 1 and "missing.mp4" in out.stderr
+    assert "2 of 3 source(s) ingested, 1 failed" in out.stdout
+    again = vidqa("ingest", "--from", str(listing), "--jobs", "2", "--db", str(db), "-q")
+    assert "2 of 3 source(s) ingested" in again.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0] == 2
+
+
+def test_read_only_commands_refuse_a_missing_database_and_create_none(tmp_path):
+    for args in (["videos"], ["runs"], ["process"], ["run", "detect"]):
+        out = vidqa(*args, "--db", str(tmp_path / "typo" / "vidqa.db"), cwd=tmp_path)
+        assert out.returncode != 0, args
+        assert "No vidqa database at" in out.stderr and "vidqa ingest SOURCE" in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "data").exists()

@@ -13,9 +13,9 @@ from vidqa.errors import VidqaError
 __all__ = ["open_db", "pick_videos", "print_video", "db_option", "force_option", "quiet_option", "VidqaGroup"]
 
 
-def open_db(db: str | None, readonly: bool = False, *, create: bool = True):
-    """The store named by ``--db``. Commands that only read (or only work on stored videos) pass
-    ``create=False``: a missing database is then an error naming the path, never a new empty file."""
+def open_db(db: str | None, readonly: bool = False, *, create: bool = False):
+    """The store named by ``--db``. Only ``vidqa ingest`` passes ``create=True``: for every other command a missing
+    database is an error naming the path and the command that makes one, never a new empty file."""
     from vidqa.store import Store
 
     return Store(db, readonly=readonly, create=create)
