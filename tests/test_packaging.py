@@ -26,7 +26,9 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_ships_the_widget_front_end_and_the_console_script(wheel):
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        assert {"vidqa/_widgets/player.js", "vidqa/_widgets/player.css"} <= names
+        assert {"vidqa/_widgets/player.js", "vidqa/_widgets/player.css", "vidqa/_widgets/review.js",
+                "vidqa/_widgets/tiers.js"} <= names
+        assert {"vidqa/questions/ontology.yaml", "vidqa/py.typed"} <= names  # package data
         assert (ROOT / "widgets" / "player.js").read_bytes() == z.read("vidqa/_widgets/player.js")
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "vidqa = vidqa.cli:main" in z.read(entry_points).decode()

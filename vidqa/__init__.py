@@ -47,12 +47,19 @@ _LAZY = {
     "VisualSettings": "vidqa.analyze.visual",
     "VideoPlayer": "vidqa.widgets.player",
     "ReviewWidget": "vidqa.widgets.review",
+    "Question": "vidqa.records.questions",
+    "Review": "vidqa.records.questions",
+    "generate_all_questions": "vidqa.pipeline.questions",
+    "generate_video_questions": "vidqa.pipeline.questions",
+    "question_bias_stats": "vidqa.questions.options",
+    "export_questions": "vidqa.questions.export",
+    "load_ontology": "vidqa.questions.ontology",
     "submit_review": "vidqa.pipeline.review",
     "queue_second_review": "vidqa.pipeline.review",
     "review_agreement": "vidqa.pipeline.review",
 }
 
-_ALIASES = {"review_agreement": "agreement"}
+_ALIASES = {"review_agreement": "agreement", "question_bias_stats": "bias_stats"}
 
 __all__ = [
     "__version__", "VidqaError", "locate_db", "bundled_sample",

@@ -31,4 +31,4 @@ def main() -> None:
 
 
 # Each module adds its commands to ``cli`` (one module per command family).
-from vidqa.cli import media, notes, report, stages  # noqa: E402,F401
+from vidqa.cli import evaluate, media, notes, questions, report, stages  # noqa: E402,F401

@@ -98,6 +98,9 @@ class Question:
     """``template``, ``note`` (a voice note turned into a draft) or ``model`` (drafted through a provider)."""
     gate: dict[str, Any] = field(default_factory=dict)
     """Modality-gate results written by evaluation (e.g. ``{"blind": true}`` when audio alone answers it)."""
+    context: dict[str, Any] = field(default_factory=dict)
+    """What a reviewer sees beside the question: for a note draft ``note`` (its text), ``transcript`` (the line
+    around the stamp) and ``cues`` (the cues near it); ``wording`` (which phrasing of the template was used)."""
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -134,6 +137,7 @@ class Question:
             **{k: v for k, v in ev.items() if k in Evidence.__dataclass_fields__})
         data["options"] = list(data.get("options") or [])
         data["gate"] = dict(data.get("gate") or {})
+        data["context"] = dict(data.get("context") or {})
         return cls(**data)
 
     def problems(self) -> list[str]:

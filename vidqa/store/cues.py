@@ -48,7 +48,7 @@ class CueTables(Database):
                 "SELECT * FROM transcript_segments WHERE video_id = ? ORDER BY start, seg_index", (video_id,)
             ).fetchall()
             words: dict[int, list[TranscriptWord]] = {}
-            for w in conn.execute("SELECT * FROM transcript_words WHERE video_id = ? ORDER BY start", (video_id,)):
+            for w in conn.execute("SELECT * FROM transcript_words WHERE video_id = ? ORDER BY start, id", (video_id,)):
                 words.setdefault(w["segment_id"], []).append(
                     TranscriptWord(w["start"], w["end"], w["word"], w["probability"])
                 )
@@ -88,7 +88,7 @@ class CueTables(Database):
         return [
             AudioEvent(r["kind"], r["start"], r["end"], r["peak"], r["confidence"],
                        [tuple(x) for x in json.loads(r["labels"])])
-            for r in self.conn.execute(sql + " ORDER BY start", params)
+            for r in self.conn.execute(sql + " ORDER BY start, id", params)
         ]
 
     def replace_visual_events(

@@ -232,25 +232,15 @@ def v2_cue_spans_units_and_provenance(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_unit ON runs(stage, unit, status)")
 
 
-def _domain_migrations() -> list[tuple[str, Migration]]:
-    """Migrations of the domain modules that own their tables (questions/review, evaluation), in order."""
-    out: list[tuple[str, Migration]] = []
-    try:
-        from vidqa.store.questions import MIGRATION as questions_migration
-        out.append(questions_migration)
-    except ImportError:
-        pass
-    try:
-        from vidqa.store.evaluations import MIGRATION as evaluations_migration
-        out.append(evaluations_migration)
-    except ImportError:
-        pass
-    return out
-
+# The domain modules that own their tables define their migration beside their queries. They import nothing of
+# vidqa.store.db at module level (db imports this module), so these imports cannot be circular.
+from vidqa.store.evaluations import MIGRATION as EVALUATIONS  # noqa: E402
+from vidqa.store.questions import MIGRATION as QUESTIONS  # noqa: E402
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("v1_initial", v1_initial),
     ("v2_cue_spans_units_and_provenance", v2_cue_spans_units_and_provenance),
-    *_domain_migrations(),
+    QUESTIONS,
+    EVALUATIONS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
