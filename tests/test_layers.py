@@ -140,3 +140,14 @@ def test_notebooks_use_only_the_public_api(notebook):
         if "execute(" in src or "SELECT " in src.upper():
             bad.append("raw SQL")
     assert not bad, f"{notebook.name} reaches past the public API: {bad}"
+
+
+def test_no_test_module_imports_another():
+    """Shared test helpers live in support modules (media_factory, fake_llm, eval_media ...), never in a test_*.py."""
+    bad = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            bad += [f"{path.name} imports {n}" for n in names if n.split(".")[0].startswith("test_")]
+    assert not bad, bad

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from needs import missing
-from test_review import HOSTILE_NOTE, HOSTILE_PROMPT, build_review_store
+from review_data import HOSTILE_NOTE, HOSTILE_PROMPT, build_review_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
