@@ -89,18 +89,35 @@ def test_notes_export_from_the_command_line(tmp_path):
     assert out.stdout.startswith("WEBVTT") and "00:00:03.800 -->" in out.stdout and "referee whistles" in out.stdout
 
 
-def test_demo_ingests_the_sample_runs_every_stage_and_says_where_results_went(tmp_path):
+def test_demo_runs_the_whole_loop_and_ends_in_an_offline_report(tmp_path):
+    import os
+
+    from needs import missing
+
+    from vidqa.providers.local import prebuilt_server_usable
+
     db = tmp_path / "data" / "vidqa.db"
-    out = subprocess.run([sys.executable, "-m", "vidqa.demo", "--db", str(db), "-q"], capture_output=True,
-                         text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
+    out = subprocess.run([sys.executable, "-m", "vidqa.demo", "--db", str(db), "--reports", str(tmp_path / "demo"),
+                          "-q"], capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
     assert "duration 24.000 s, 640x360, 25.000 fps" in out.stdout  # the probe
-    for stage in ("transcribe:", "audio-events:", "detect:"):
+    for stage in ("transcribe:", "audio-events:", "detect:", "questions:"):
         assert stage in out.stdout
-    assert "FAILED" not in out.stdout and str(db.resolve()) in out.stdout
+    assert "FAILED" not in out.stdout and str(db.resolve()) in out.stdout and "UNREVIEWED" in out.stdout
     summary = json.loads((db.parent / "demo-summary.json").read_text())
     assert summary["stages"] == {"transcribe": "done", "audio-events": "done", "detect": "done"}
     assert "HOME 2 - 1 AWAY" in summary["text"] and any(e["kind"] == "whistle" for e in summary["audio_events"])
+    assert summary["questions"], "the sample yields questions"
+    for q in summary["questions"]:
+        assert q["audio_cue"]["kind"] and q["visual_cue"]["kind"] and q["status"] == "draft"
+    if not prebuilt_server_usable() and not os.environ.get("CI"):
+        missing("this CPU cannot run the prebuilt llama-server")
+    answered = {row["model"] for row in summary["answers"]}
+    assert {"local/smollm2", "baseline/random", "baseline/question-only", "baseline/transcript-only"} <= answered
+    report = Path(summary["report"])
+    assert report.parent == tmp_path / "demo" and report.suffix == ".html"
+    page = report.read_text()
+    assert "Plotly.newPlot" in page and "https://cdn" not in page.split("<script>", 1)[0]
 
 
 def test_ingest_from_a_file_of_sources_in_parallel_says_one_line_per_failure_and_resumes(tmp_path):

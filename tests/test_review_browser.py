@@ -11,18 +11,13 @@ and never run.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from needs import missing
 from review_data import HOSTILE_NOTE, HOSTILE_PROMPT, build_review_store
+from voila_app import poll, voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,12 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 NEW_PROMPT = "What animal stands beside the person?"
 REASON = "the narrator does not anchor the scoreboard"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def review_notebook(dest: Path, db: Path) -> Path:
@@ -56,40 +45,6 @@ def review_notebook(dest: Path, db: Path) -> Path:
     return dest
 
 
-@contextmanager
-def voila(notebook: Path, tmp: Path):
-    """A standalone Voilà on 127.0.0.1 rendering ``notebook`` (mp4 allow-listed), stopped afterwards."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TQDM_DISABLE="1")
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR"):
-        (tmp / name.lower()).mkdir(parents=True, exist_ok=True)
-        env[name] = str(tmp / name.lower())
-    port = _free_port()
-    log = tmp / "voila.log"
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--VoilaConfiguration.file_allowlist=['.*\\.(mp4|webm|png)']"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=notebook.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"voila exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"voila did not listen in 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/", log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 def rows(db: Path, sql: str, params=()) -> list[dict]:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     conn.row_factory = sqlite3.Row
@@ -97,16 +52,6 @@ def rows(db: Path, sql: str, params=()) -> list[dict]:
         return [dict(r) for r in conn.execute(sql, params)]
     finally:
         conn.close()
-
-
-def poll(fn, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_review_app_by_keyboard_in_voila(tmp_path, artifacts_dir):

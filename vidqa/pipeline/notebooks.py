@@ -62,11 +62,14 @@ def _versions() -> dict[str, str]:
 
 
 def run_notebook(store: Store, name: str | Path, parameters: dict[str, Any] | None = None, *,
-                 reports: str | Path | None = None, html: bool = True, timeout: float = 3600) -> NotebookRun:
+                 reports: str | Path | None = None, out_dir: str | Path | None = None, html: bool = True,
+                 timeout: float = 3600) -> NotebookRun:
     """Execute a notebook with papermill (its ``db`` parameter set to ``store``), record it in ``runs``, render HTML.
 
-    ``name`` is a notebook of ``notebooks/`` (``"process"``) or a path. A failing notebook is recorded as a
-    failed run and keeps its executed copy (papermill marks the failing cell); the error is returned, not raised.
+    ``name`` is a notebook of ``notebooks/`` (``"process"``) or a path. The executed copy goes to
+    ``reports/runs/<run_id>/`` (``reports`` defaults to the checkout's ``reports/``), or straight into ``out_dir``.
+    A failing notebook is recorded as a failed run and keeps its executed copy (papermill marks the failing cell);
+    the error is returned, not raised.
     """
     import papermill as pm
 
@@ -82,8 +85,9 @@ def run_notebook(store: Store, name: str | Path, parameters: dict[str, Any] | No
     params["db"] = str(store.path.resolve())
     settings = {"notebook": src.name, "parameters": params, "versions": _versions()}
     run = store.start_run(f"notebook:{src.stem}", None, settings, unit=src.stem)
-    out_dir = Path(reports) if reports else (repo_root() or store.root.parent) / "reports"
-    out_dir = out_dir / "runs" / str(run.id)
+    if out_dir is None:
+        out_dir = (Path(reports) if reports else (repo_root() or store.root.parent) / "reports") / "runs" / str(run.id)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / src.name
     t0 = time.perf_counter()
