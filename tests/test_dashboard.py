@@ -71,3 +71,33 @@ def test_figures_of_an_empty_store_say_so(tmp_path):
     df = results_frame(store)
     assert df.empty
     assert "no evaluation results yet" in accuracy_figure(df).layout.annotations[0].text
+
+
+def test_the_dataset_export_loads_with_hugging_face_datasets_and_leaves_flagged_questions_out(tmp_path):
+    from needs import missing
+
+    try:
+        import datasets
+    except ImportError:
+        missing("the datasets package is not installed (pip install -e '.[test]')")
+    from vidqa.pipeline.dataset import export_dataset
+
+    store = Store(tmp_path / "vidqa.db")
+    truth = synthetic_results(store, n_questions=12, seed=1)
+    flagged = truth.question_ids[0]
+    store.update_question(flagged, gate={"flagged": True, "by": ["blind"]})
+    store.update_question(truth.question_ids[1], question="=HYPERLINK(\"http://x\",\"click\") how many?")
+    done = export_dataset(store, tmp_path / "release")
+    assert done.n_questions == 11 and done.n_flagged_left_out == 1
+    ds = datasets.load_dataset("json", data_files=str(tmp_path / "release" / "questions.jsonl"), split="train",
+                               cache_dir=str(tmp_path / "hf"))
+    assert len(ds) == 11 and flagged not in ds["id"]
+    assert {"question", "options", "answer", "answer_index", "audio_cue", "visual_cue", "evidence"} <= set(ds.features)
+    results = datasets.load_dataset("json", data_files=str(tmp_path / "release" / "results.jsonl"), split="train",
+                                    cache_dir=str(tmp_path / "hf"))
+    assert set(results["question_id"]) == set(ds["id"])
+    card = (tmp_path / "release" / "README.md").read_text()
+    assert "questions: **11**" in card and "modality gate): 1" in card and "| model/a | text |" in card
+    assert "'=HYPERLINK" in (tmp_path / "release" / "questions.csv").read_text()  # neutralised for spreadsheets
+    with_flagged = export_dataset(store, tmp_path / "all", include_flagged=True)
+    assert with_flagged.n_questions == 12

@@ -85,6 +85,10 @@ def run_demo(db: str | Path | None = None, *, progress: bool = True, reports: st
     page = run_notebook(store, "report", out_dir=out_dir)
     if page.error:
         raise VidqaError(f"the report notebook failed: {page.error}")
+    from vidqa.pipeline.dataset import export_dataset
+
+    release = export_dataset(store, out_dir / "dataset", statuses=("draft", "validated"), include_flagged=True,
+                             name="vidqa demo: UNREVIEWED drafts of the bundled sample")
     transcript = " ".join(s.text.strip() for s in store.transcript(video.id))
     visual = store.visual_events(video.id)
     scored = store.query("SELECT model, status, COUNT(*) AS n FROM eval_results GROUP BY model, status")
@@ -104,6 +108,7 @@ def run_demo(db: str | Path | None = None, *, progress: bool = True, reports: st
         "models": chosen,
         "answers": scored,
         "report": str(page.html),
+        "dataset": str(release.folder),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     (store.root / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -111,6 +116,7 @@ def run_demo(db: str | Path | None = None, *, progress: bool = True, reports: st
     click.echo(f"  SQLite database: {summary['db']}   (browse: vidqa serve --db {store.path})")
     click.echo(f"  media (content-addressed): {store.media_dir}")
     click.echo(f"  report (self-contained HTML, opens offline): {page.html}")
+    click.echo(f"  dataset (JSONL/JSON/CSV + card, unreviewed drafts): {release.folder}")
     click.echo(f"  summary: {store.root / 'demo-summary.json'}")
     click.echo("  dashboard for reviewers: cd notebooks && voila dashboard.ipynb   |   review: voila review.ipynb")
     click.secho("add real models:", bold=True)

@@ -98,3 +98,31 @@ def serve(db, host, port) -> None:
     click.echo(f"serving {path} read-only at http://{host}:{port}/{path.stem}  (Ctrl+C stops)")
     raise SystemExit(subprocess.call([*cmd, "serve", str(path), "--host", host, "--port", str(port),
                                       "--setting", "sql_time_limit_ms", "5000", "--setting", "allow_download", "off"]))
+
+
+@cli.command("dataset")
+@click.argument("folder", type=click.Path(file_okay=False))
+@db_option
+@click.option("--status", "statuses", multiple=True, default=("validated",), show_default=True,
+              type=click.Choice(["validated", "draft", "rejected", "dropped"]),
+              help="Which questions (repeatable). Drafts are unreviewed: publish them only knowingly.")
+@click.option("--include-flagged", is_flag=True, help="Keep questions one modality alone answers (gate-flagged).")
+@click.option("--name", default="vidqa audio-visual questions", show_default=True, help="Title of the dataset card.")
+def dataset(folder, db, statuses, include_flagged, name) -> None:
+    """Publish the question set: questions (JSONL, JSON, CSV), model results (JSONL) and a dataset card.
+
+    The JSONL loads with datasets.load_dataset("json", data_files="FOLDER/questions.jsonl").
+
+    \b
+    Examples:
+        vidqa dataset release/v1
+        vidqa dataset release/drafts --status draft --include-flagged
+    """
+    from vidqa.pipeline.dataset import export_dataset
+
+    store = open_db(db, readonly=True)
+    done = export_dataset(store, folder, statuses=tuple(statuses), include_flagged=include_flagged, name=name)
+    click.echo(f"{done.n_questions} question(s) and {done.n_results} model answer(s) in {done.folder}"
+               + (f"; {done.n_flagged_left_out} gate-flagged question(s) left out" if done.n_flagged_left_out else ""))
+    for f in done.files:
+        click.echo(f"  {f}")

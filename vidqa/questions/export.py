@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vidqa.annotate.exports import csv_cell
 from vidqa.errors import VidqaError
 from vidqa.records.questions import Question
 
@@ -54,8 +55,12 @@ def flat_record(q: Question) -> dict[str, Any]:
     return row
 
 
-def export_questions(questions: Sequence[Question], fmt: str, path: str | Path | None = None) -> str:
-    """``questions`` as ``jsonl``, ``csv`` or ``json`` text; also written (atomically) to ``path`` when given."""
+def export_questions(questions: Sequence[Question], fmt: str, path: str | Path | None = None, *,
+                     safe: bool = True) -> str:
+    """``questions`` as ``jsonl``, ``csv`` or ``json`` text; also written (atomically) to ``path`` when given.
+
+    In CSV a text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets
+    a leading ``'`` unless ``safe=False`` (on-screen text and model output can be anything)."""
     if fmt not in EXPORT_FORMATS:
         raise VidqaError(f"Unknown export format {fmt!r}: use one of {', '.join(EXPORT_FORMATS)}.")
     if fmt == "jsonl":
@@ -67,7 +72,8 @@ def export_questions(questions: Sequence[Question], fmt: str, path: str | Path |
         writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
         writer.writeheader()
         for q in questions:
-            writer.writerow(flat_record(q))
+            row = flat_record(q)
+            writer.writerow({k: csv_cell(v, safe) if isinstance(v, str) else v for k, v in row.items()})
         text = buf.getvalue()
     if path is not None:
         target = Path(path)
