@@ -93,3 +93,30 @@ def test_a_notebook_run_where_there_is_no_store_fails_clearly_and_creates_none(t
     assert out.returncode != 0
     assert "No vidqa database at" in out.stderr and "vidqa ingest SOURCE" in out.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.slow
+def test_nbval_runs_the_question_review_evaluation_and_report_notebooks(tmp_path):
+    """nbval executes the notebooks as they are (default parameters), finding the store through VIDQA_DB."""
+    import os
+    import subprocess
+    import sys
+
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.pipeline.process import process
+    from vidqa.pipeline.questions import generate_for_video
+    from vidqa.store import Store
+
+    db = tmp_path / "data" / "vidqa.db"
+    with Store(db, create=True) as store:
+        video = ingest(str(ROOT / "data" / "samples" / "sample.mp4"), store, progress=False)
+        process(store, video, progress=False)
+        generate_for_video(store, video)
+    names = ["questions", "review", "evaluate", "report", "dashboard"]
+    env = {**os.environ, "VIDQA_DB": str(db)}
+    out = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
+                          *[str(NOTEBOOKS / f"{n}.ipynb") for n in names]], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert f"{len(names)} passed" in out.stdout or "passed" in out.stdout
+    assert not any(p.name != "vidqa.db" for p in db.parent.glob("*.db"))
