@@ -5,7 +5,9 @@
    (a) the video time when the key event was created, computed by an independent capture-phase keydown listener
        (``video.currentTime`` minus the playback since ``event.timeStamp``), and
    (b) the media time of the frame on screen when the key event was created (``event.timeStamp`` against the
-       ``requestVideoFrameCallback`` presentation log): what the annotator saw.
+       ``requestVideoFrameCallback`` presentation log): what the annotator saw;
+   (c) the frame whose barcode is in the pixels at the keypress (the <video> drawn to a canvas in the same
+       capture-phase listener; tests/player_media.py draws the barcode): a truth independent of any media time.
    Also the keydown -> row-in-SQLite latency (``created_at`` minus the keydown's ``Date.now()``).
 2. Time from releasing the key to the transcript shown (the note's DOM row turns ``done``) for a ~10 s spoken
    note, local faster-whisper tiny.en (warm).
@@ -18,6 +20,7 @@ Run: ``python benchmarks/bench_player.py [--presses 20] [--fps 30]``  (~2 min on
 from __future__ import annotations
 
 import argparse
+import base64
 import statistics
 import sys
 import tempfile
@@ -28,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from player_media import cached, espeak_wav, make_clip
+from player_media import cached, decode_png, espeak_wav, make_clip, read_frame_code
 from test_player_browser import (
     CHROMIUM,
     chromium_args,
@@ -45,11 +48,20 @@ LONG_SPEECH = ("the referee blows the whistle and the red team kicks off, the st
 OBSERVER = """() => {
   const v = document.querySelector('.vidqa-player video');
   window.__frames = [];
+  const pix = [];
+  const grab = () => {
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    c.getContext('2d').drawImage(v, 0, 0);
+    return c.toDataURL('image/png');
+  };
   const log = (now, meta) => {
     window.__frames.push([meta.expectedDisplayTime, meta.mediaTime]);
     if (window.__frames.length > 4000) window.__frames.splice(0, 2000);
+    if (window.__pixels) { pix.push([meta.expectedDisplayTime, grab()]); if (pix.length > 20) pix.shift(); }
     v.requestVideoFrameCallback(log);
   };
+  window.__pixels = true;
   v.requestVideoFrameCallback(log);
   window.__keys = [];
   window.addEventListener('keydown', (e) => {
@@ -58,7 +70,10 @@ OBSERVER = """() => {
     let shown = null;
     for (const [disp, mt] of window.__frames) if (disp <= e.timeStamp) shown = mt;
     const now = v.currentTime, lag = (performance.now() - e.timeStamp) / 1000;
-    window.__keys.push({t: now - lag * v.playbackRate, current: now, lag, shown, wall: Date.now()});
+    let seen = null;
+    for (const [disp, png] of pix) if (disp <= e.timeStamp) seen = png;
+    window.__keys.push({t: now - lag * v.playbackRate, current: now, lag, shown, wall: Date.now(),
+                        png: grab(), seen});
   }, true);
   window.__released = null;
   window.addEventListener('keyup', (e) => { if (e.key === ' ') window.__released = performance.now(); }, true);
@@ -105,7 +120,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     seconds = max(30.0, args.presses * (args.gap + 0.35) + 8)
-    clip = cached(f"bench_clip_{args.fps}fps_{int(seconds)}s.mp4",
+    clip = cached(f"bench_coded_{args.fps}fps_{int(seconds)}s.mp4",
                   lambda p: make_clip(p, seconds=seconds, fps=args.fps, size=(640, 360)))
     mic = cached("bench_mic_long.wav", lambda p: espeak_wav(LONG_SPEECH, p, rate=48000, lead=0.5, tail=1.0))
     frame_ms = 1000.0 / args.fps
@@ -141,6 +156,12 @@ def main() -> int:
                 err_seen = [abs(r["t"] - k["shown"]) * 1000 for r, k in zip(rows, keys) if k["shown"] is not None]
                 signed_seen = [(r["t"] - k["shown"]) * 1000 for r, k in zip(rows, keys) if k["shown"] is not None]
                 lat = [_iso_ms(r["created_at"]) - k["wall"] for r, k in zip(rows, keys)]
+                def code(url):
+                    return read_frame_code(decode_png(base64.b64decode(url.split(",", 1)[1]))) if url else None
+
+                # signed, in frames: the stamp minus the middle of the frame whose barcode was on screen
+                seen = [(r["t"] * args.fps - c - 0.5) for r, k in zip(rows, keys) if (c := code(k["seen"])) is not None]
+                disp = [(r["t"] * args.fps - c - 0.5) for r, k in zip(rows, keys) if (c := code(k["png"])) is not None]
                 print(f"\nStamp error over {len(rows)} presses at {rate}x, {args.fps} fps (1 frame = {frame_ms:.1f} ms)")
                 print(f"  vs video time at the key event (ms):    {_stats(err_dom)}"
                       f"   max {max(err_dom) / frame_ms:.2f} frames")
@@ -148,6 +169,10 @@ def main() -> int:
                       f" mean {statistics.fmean(err_cur):.1f} ms)")
                 print(f"  vs frame on screen at the event (ms):   {_stats(err_seen)}"
                       f"   max {max(err_seen) / frame_ms:.2f} frames  (signed mean {statistics.fmean(signed_seen):+.1f} ms)")
+                for label, errs in (("on screen at the key event", seen), ("in the <video> at dispatch", disp)):
+                    print(f"  vs barcode frame {label} ({len(errs)}/{len(rows)} read), stamp - mid-frame"
+                          f" (frames): {_stats(errs)};  inside that frame: {sum(abs(e) < 0.5 for e in errs)}/"
+                          f"{len(errs)}, within 1 frame: {sum(abs(e) <= 1.0 for e in errs)}/{len(errs)}")
                 print(f"  keydown -> row in SQLite (ms):          {_stats(lat)}")
                 # let the short clips' transcriptions drain before timing the long note
                 poll(lambda: all(r["status"] not in ("recording", "pending", "transcribing") for r in note_rows(db)),

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Take the README's picture: the player in JupyterLab on the bundled sample, with two voice notes transcribed.
+"""Take the README's picture: the player in JupyterLab on the bundled sample, a voice note transcribed and
+highlighted under the playhead, the player holding the keys (it takes them after "Run All").
 
 Uses the browser-test machinery (tests/test_player_browser.py: JupyterLab on 127.0.0.1, Debian Chromium with an
 espeak-ng fake microphone). Writes docs/player.png.
@@ -42,10 +43,13 @@ def main() -> None:
         page.keyboard.press(" ")
         page.wait_for_timeout(4500)
         page.keyboard.press(" ")
-        poll(lambda: [r for r in note_rows(db) if r["status"] == "done"], 90, what="the note")
+        (note,) = poll(lambda: [r for r in note_rows(db) if r["status"] == "done"], 90, what="the note")
         page.locator(".vidqa-note-text").filter(has_text="whistle").wait_for(timeout=20_000)
-        page.evaluate("() => { const v = document.querySelector('.vidqa-player video'); v.pause();"
-                      " v.currentTime = 3.9; }")  # the whistle moment, dog and bicycle on screen
+        t = min(max(3.9, note["t"] + 0.2), (note["end"] or note["t"] + 2) - 0.1)
+        page.evaluate("(t) => { const v = document.querySelector('.vidqa-player video'); v.pause();"
+                      " v.currentTime = t; }", t)  # the whistle moment, dog and bicycle on screen
+        page.locator(".vidqa-note.current").wait_for(timeout=5000)
+        page.click(".vidqa-player .vidqa-title")  # it has the keys
         page.wait_for_timeout(800)
         out = ROOT / "docs" / "player.png"
         page.locator(".vidqa-player").screenshot(path=str(out))

@@ -1,6 +1,12 @@
 """Media for the player's tests and benchmark: espeak-ng speech, MediaRecorder-like WebM/Opus, numbered clips.
 
-Shared by tests/test_notes.py, tests/test_player_browser.py and benchmarks/bench_player.py.
+Every frame of :func:`make_clip` carries its own index twice: as big digits, and as a binary barcode along the
+bottom edge (:func:`frame_code_cells` draws it, :func:`read_frame_code` reads it back from a screenshot or a canvas
+capture). The barcode is the independent truth the browser tests measure stamps and the timer overlay against: it
+comes from the pixels on screen, not from any time the player computes.
+
+Shared by tests/test_notes.py, tests/test_note_rules.py, tests/test_player_browser.py and
+benchmarks/bench_player.py.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ import numpy as np
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "player"
 SPOKEN = "the red car stops near the blue door"
+CLIP = "clip-coded.mp4"
+"""Cache name of the default test clip (10 s, 25 fps, 320x240, frame barcodes)."""
+CODE_BITS = 16
+_CELLS = CODE_BITS + 4  # white guard, black guard, 16 data bits (MSB first, white = 1), parity, black guard
 KEY_WORDS = ("red", "car", "blue", "door")
 
 
@@ -63,7 +73,8 @@ def encode_webm_opus(wav: str | Path, dest: str | Path) -> Path:
 
 def make_clip(dest: str | Path, *, seconds: float = 10.0, fps: int = 25, size: tuple[int, int] = (320, 240),
               speech: str = SPOKEN) -> Path:
-    """An H.264/AAC MP4 (1 s GOP) whose frames show their index, with espeak speech from 1 s."""
+    """An H.264/AAC MP4 (1 s GOP) whose frames show their index (digits and a bottom barcode), with espeak speech
+    from 1 s."""
     import av
     import cv2
 
@@ -88,6 +99,7 @@ def make_clip(dest: str | Path, *, seconds: float = 10.0, fps: int = 25, size: t
         img = np.zeros((size[1], size[0], 3), np.uint8)
         img[:] = ((i * 7) % 255, 80, 255 - (i * 5) % 255)
         cv2.putText(img, str(i), (20, size[1] // 2 + 20), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (255, 255, 255), 4)
+        draw_frame_code(img, i)
         for p in vs.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
             out.mux(p)
     for p in vs.encode(None):
@@ -107,6 +119,69 @@ def make_clip(dest: str | Path, *, seconds: float = 10.0, fps: int = 25, size: t
     out.close()
     os.replace(tmp, dest)
     return dest
+
+
+def frame_code_cells(index: int) -> list[int]:
+    """The barcode cells of frame ``index`` (1 = white): guards, 16 bits MSB first, even parity, guard."""
+    if not 0 <= index < 2**CODE_BITS:
+        raise ValueError(f"frame index {index} does not fit {CODE_BITS} bits")
+    bits = [(index >> (CODE_BITS - 1 - k)) & 1 for k in range(CODE_BITS)]
+    return [1, 0, *bits, sum(bits) % 2, 0]
+
+
+def draw_frame_code(img: np.ndarray, index: int) -> None:
+    """Draw frame ``index``'s barcode over the bottom sixth of ``img`` (H x W x 3, in place)."""
+    h, w = img.shape[:2]
+    top = h - h // 6
+    for k, cell in enumerate(frame_code_cells(index)):
+        x0, x1 = round(k * w / _CELLS), round((k + 1) * w / _CELLS)
+        img[top:h, x0:x1] = 255 if cell else 0
+
+
+def read_frame_code(img: np.ndarray) -> int | None:
+    """The frame index in the barcode of ``img`` (the video picture alone, any scale, RGB/BGR/RGBA or grey).
+
+    Each cell is sampled in its middle; the guards give the black and white levels. ``None`` when the guards or the
+    parity do not check out (not a coded frame, or something covers the strip).
+    """
+    a = np.asarray(img, dtype=np.float32)
+    grey = a[..., :3].mean(axis=2) if a.ndim == 3 else a
+    h, w = grey.shape
+    y0, y1 = h - h // 6 + h // 24, h - h // 24
+    levels = []
+    for k in range(_CELLS):
+        x0, x1 = k * w / _CELLS, (k + 1) * w / _CELLS
+        xa, xb = int(x0 + (x1 - x0) * 0.3), int(x1 - (x1 - x0) * 0.3)
+        levels.append(float(grey[y0:y1, xa:max(xb, xa + 1)].mean()))
+    white, black = levels[0], (levels[1] + levels[-1]) / 2
+    if white - black < 80:
+        return None
+    cells = [1 if v > (white + black) / 2 else 0 for v in levels]
+    if cells[0] != 1 or cells[1] != 0 or cells[-1] != 0:
+        return None
+    bits = cells[2:2 + CODE_BITS]
+    if sum(bits) % 2 != cells[2 + CODE_BITS]:
+        return None
+    return int("".join(map(str, bits)), 2)
+
+
+def video_picture(shot: np.ndarray, box_w: float, box_h: float, video_w: int, video_h: int) -> np.ndarray:
+    """The picture inside a screenshot of a ``<video>`` element (``object-fit: contain`` letterboxing removed)."""
+    sh, sw = shot.shape[:2]
+    scale = min(box_w / video_w, box_h / video_h)
+    pw, ph = video_w * scale * sw / box_w, video_h * scale * sh / box_h
+    x0, y0 = (sw - pw) / 2, (sh - ph) / 2
+    return shot[int(round(y0)):int(round(y0 + ph)), int(round(x0)):int(round(x0 + pw))]
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """A PNG (screenshot, canvas ``toDataURL``) as an RGB array."""
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError("not a PNG image")
+    return img[..., ::-1]
 
 
 def cached(name: str, build) -> Path:

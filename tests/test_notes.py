@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from player_media import KEY_WORDS, SPOKEN, cached, encode_webm_opus, espeak_wav, make_clip
+from player_media import CLIP, KEY_WORDS, SPOKEN, cached, encode_webm_opus, espeak_wav, make_clip
 
 from vidqa.widgets.serving import ServerInfo, find_server, link_into, media_urls, serve_media
 
 
 @pytest.fixture(scope="session")
 def clip() -> Path:
-    return cached("clip.mp4", make_clip)
+    return cached(CLIP, make_clip)
 
 
 @pytest.fixture(scope="session")
@@ -268,7 +269,8 @@ def test_typed_notes_and_mic_refused_stamp_becomes_typed(ingested):
     player.handle_message({"type": "typed", "client_id": "m", "note_id": None, "text": "whistle blown"})
     note = store.note(stamp.id)
     assert note.kind == "typed" and note.text == "whistle blown" and note.t == pytest.approx(7.0)
-    assert player.mic_state == "unavailable" and "refused" in player.status
+    assert player.mic_state == "unavailable" and "refused" in player.status_detail
+    assert len(player.status) < 60  # the status line stays short; the details are on demand
     # a stamp whose text field was dismissed is dropped
     other = player.handle_message({"type": "stamp", "t": 8.0, "frame": 200, "client_id": "n"})
     player.handle_message({"type": "cancel", "client_id": "n"})
@@ -287,7 +289,7 @@ def test_export_via_widget_writes_a_file_next_to_the_db(ingested):
     assert path.parent == store.root / "reports" and path.suffix == ".srt"
     text = path.read_text()
     assert "kick-off" in text and "00:00:01,500 -->" in text
-    assert str(path) in player.status
+    assert path.name in player.status and str(path) in player.status_detail
     download = next(m for m in sent if m["type"] == "download")
     assert download["text"] == text and download["filename"] == path.name
     csv_path = player.export("csv", store.root / "out" / "n.csv")
@@ -310,7 +312,7 @@ def test_bad_messages_show_errors_without_raising(ingested):
     player.handle_message({"type": "export", "fmt": "docx"})
     assert "docx" in player.error
     player.handle_message({"type": "summarize"})  # no GROQ_API_KEY in tests
-    assert "GROQ_API_KEY" in player.status and player.summary == ""
+    assert "GROQ_API_KEY" in player.status and "GROQ_API_KEY" in player.status_detail and player.summary == ""
 
 
 def test_reopening_by_path_uses_the_stored_video(ingested, clip):
@@ -384,3 +386,196 @@ def test_text_typed_while_a_note_waits_is_never_overwritten_by_the_transcript(in
     row = _row(store.path, note.id)
     assert row["text"] == "goal at the left post" and row["status"] == "done"
     assert store.abspath(row["audio_path"]).exists()  # the recording is still kept
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 13: corrections, replay, typed stamps, the picker, short status, databases never created by mistake
+# ---------------------------------------------------------------------------------------------------------------
+def test_note_time_and_end_edits_through_the_widget(ingested):
+    store, video = ingested
+    player = _player(store, video)
+    note = player.handle_message({"type": "typed", "t": 2.0, "frame": 50, "text": "kick"})
+    edited = player.handle_message({"type": "edit", "note_id": note.id, "t": 1.2, "end": 2.8,
+                                    "text": "kick-off\nsecond line"})
+    assert (edited.t, edited.end, edited.frame_index) == (1.2, 2.8, 30) and edited.text == "kick-off\nsecond line"
+    shown = {n["id"]: n for n in player.notes_state}[note.id]
+    assert (shown["t"], shown["end"], shown["frame"]) == (1.2, 2.8, 30)
+    # refused: end before start, start past the video; the note keeps what it had and the error says why
+    assert player.handle_message({"type": "edit", "note_id": note.id, "end": 0.5}) is None
+    assert "end after it starts" in player.error
+    player.error = ""
+    assert player.handle_message({"type": "edit", "note_id": note.id, "t": 60.0, "end": None}) is None
+    assert "after the end of the video" in player.error
+    assert store.note(note.id).end == 2.8
+    cleared = player.handle_message({"type": "edit", "note_id": note.id, "end": None})
+    assert cleared.end is None and cleared.t == 1.2
+
+
+def test_voice_clip_is_sent_back_for_replay(ingested, speech_webm):
+    store, video = ingested
+    player = _player(store, video)
+    sent = []
+    player.send = lambda content, buffers=None: sent.append((content, buffers))
+    note = player.handle_message({"type": "stamp", "t": 1.0, "client_id": "r"})
+    player.handle_message({"type": "audio", "client_id": "r", "mime": "audio/webm;codecs=opus"}, [speech_webm])
+    assert player.handle_message({"type": "clip", "note_id": note.id}) == len(speech_webm)
+    content, buffers = sent[-1]
+    assert content == {"type": "clip", "note_id": note.id, "mime": "audio/webm"} and bytes(buffers[0]) == speech_webm
+    typed = player.handle_message({"type": "typed", "t": 2.0, "text": "no audio"})
+    assert player.handle_message({"type": "clip", "note_id": typed.id}) is None and "no recording" in player.error
+    assert player.wait_idle(120)
+
+
+def test_typed_stamp_is_saved_at_the_key_and_never_says_recording(ingested):
+    store, video = ingested
+    player = _player(store, video)
+    stamp = player.handle_message({"type": "stamp", "kind": "typed", "t": 3.0, "frame": 75, "client_id": "t1"})
+    assert (stamp.kind, stamp.status) == ("typed", "typed")  # saved now, before any text
+    player.handle_message({"type": "typed", "client_id": "t1", "text": "ball out"})
+    assert store.note(stamp.id).text == "ball out"
+    # a voice stamp whose microphone then failed: converted at once (the row must not say "recording")
+    voice = player.handle_message({"type": "stamp", "t": 4.0, "client_id": "v1"})
+    player.handle_message({"type": "mic", "state": "unavailable", "client_id": "v1", "short": "No microphone.",
+                           "message": "No microphone (NotFoundError); notes are typed instead."})
+    assert store.note(voice.id).status == "typed" and player.status == "No microphone."
+    assert "NotFoundError" in player.status_detail
+    # dismissed (Esc) with nothing typed: dropped
+    player.handle_message({"type": "cancel", "client_id": "v1"})
+    assert voice.id not in [n.id for n in player.notes]
+    assert [n["status"] for n in player.notes_state] == ["typed"]
+
+
+def test_player_options_overlay_and_keymap(ingested):
+    from vidqa.errors import VidqaError
+    from vidqa.widgets.player import OVERLAY_POSITIONS
+
+    store, video = ingested
+    player = _player(store, video, overlay="outside", keymap={"overlay": "v"})
+    assert player.overlay == "outside" and player.keymap["overlay"] == "v" and player.keymap["record"] == " "
+    player.overlay = OVERLAY_POSITIONS[1]
+    with pytest.raises(Exception, match="overlay position"):
+        player.overlay = "middle"
+    with pytest.raises(VidqaError, match="overlay position"):
+        _player(store, video, overlay="middle")
+    with pytest.raises(VidqaError, match="keymap action"):
+        _player(store, video, keymap={"dance": "d"})
+    assert player.autofocus is True and _player(store, video, autofocus=False).autofocus is False
+
+
+def test_picker_lists_videos_and_databases_and_switches(ingested, tmp_path, clip):
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.store import Store
+    from player_media import make_clip as make
+
+    store, video = ingested
+    other_clip = cached("clip-b.mp4", lambda p: make(p, seconds=6.0, speech="a whistle and a yellow card"))
+    second = ingest(str(other_clip), store, progress=False)
+    other_db = tmp_path / "elsewhere" / "other.db"
+    with Store(other_db) as o:
+        third = ingest(str(clip), o, progress=False)
+    player = _player(store, video, picker=True, databases=[other_db])
+    assert [v["id"] for v in player.videos] == [video.id, second.id]
+    assert [d["path"] for d in player.databases] == [str(store.path.resolve()), str(other_db.resolve())]
+    player.handle_message({"type": "typed", "t": 1.0, "text": "on the first"})
+    shown = player.handle_message({"type": "open", "video": second.id})
+    assert shown.id == second.id == player.video_id and player.duration == pytest.approx(6.0, abs=0.1)
+    assert player.notes_state == [] and player.title == "clip-b.mp4"
+    player.handle_message({"type": "typed", "t": 1.0, "text": "on the second"})
+    assert [n.text for n in store.notes(second.id)] == ["on the second"]
+    # another database: its (only) video, its notes
+    player.handle_message({"type": "open", "db": str(other_db)})
+    assert player.video_id == third.id and player.db_path == str(other_db.resolve())
+    assert [v["id"] for v in player.videos] == [third.id]
+    # a database that does not exist is refused and never created
+    missing_db = tmp_path / "typo" / "vidqa.db"
+    assert player.handle_message({"type": "open", "db": str(missing_db)}) is None
+    assert "No vidqa database" in player.error and not missing_db.exists() and not missing_db.parent.exists()
+    assert player.video_id == third.id
+
+
+def test_no_source_opens_the_latest_video_and_never_creates_a_database(ingested, tmp_path):
+    from vidqa.errors import VidqaError
+    from vidqa.widgets.player import VideoPlayer
+
+    store, video = ingested
+    latest = VideoPlayer(store=store.path, backend="local")
+    assert latest.video_id == video.id
+    missing_db = tmp_path / "nowhere" / "vidqa.db"
+    with pytest.raises(VidqaError, match="No vidqa database"):
+        VideoPlayer(store=missing_db)
+    assert not missing_db.parent.exists()
+
+
+def test_status_line_is_short_with_details_on_demand(ingested, tmp_path, monkeypatch):
+    store, video = ingested
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "no-servers"))  # no running server's root holds it
+    player = _player(store, video)
+    # the data folder is outside the (kernel) folder served: the media is linked, the status says so briefly
+    served_root = tmp_path / "served"
+    served_root.mkdir()
+    os.chdir(served_root)
+    player.handle_message({"type": "hello", "base_url": "/", "app_url": "/lab", "pathname": "/lab/tree/a.ipynb"})
+    assert "vidqa_media" in player.status and len(player.status) < 80
+    assert re.search(r"[0-9a-f]{64}", player.status) is None  # the 64-hex path only in the details
+    assert re.search(r"[0-9a-f]{64}", player.status_detail) and "vidqa_media" in player.status_detail
+
+
+def test_injected_sync_executor_transcribes_before_the_message_returns(ingested, speech_webm):
+    from vidqa.annotate.notes import SyncExecutor
+
+    store, video = ingested
+    player = _player(store, video, executor=SyncExecutor())
+    note = player.handle_message({"type": "stamp", "t": 2.0, "client_id": "s"})
+    player.handle_message({"type": "audio", "client_id": "s", "mime": "audio/webm"}, [speech_webm])
+    row = store.note(note.id)  # no wait_idle: the writer ran the job in this thread
+    assert row.status == "done" and sum(w in row.text.lower() for w in KEY_WORDS) >= 3
+    assert player.busy == "" and player.note_writer.jobs == 0
+
+
+def test_notes_list_command_prints_headers_and_refuses_a_missing_database(ingested, tmp_path):
+    from click.testing import CliRunner
+
+    from vidqa.cli import cli
+
+    store, video = ingested
+    player = _player(store, video)
+    player.handle_message({"type": "typed", "t": 1.5, "text": "kick-off\nfrom the centre", "tags": ["start"]})
+    a = player.handle_message({"type": "typed", "t": 4.0, "text": "whistle"})
+    player.handle_message({"type": "edit", "note_id": a.id, "end": 5.25})
+    gone = player.handle_message({"type": "typed", "t": 6.0, "text": "deleted one"})
+    player.handle_message({"type": "delete", "note_id": gone.id})
+    runner = CliRunner()
+    out = runner.invoke(cli, ["notes", "list", video.id, "--db", str(store.path)])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].split() == ["ID", "START", "END", "STATUS", "KIND", "TAGS", "TEXT"]
+    assert "00:00:01.500" in lines[1] and "kick-off ⏎ from the centre" in lines[1] and "start" in lines[1]
+    assert "00:00:04.000" in lines[2] and "00:00:05.250" in lines[2] and "deleted one" not in out.output
+    with_deleted = runner.invoke(cli, ["notes", "list", video.id, "--deleted", "--db", str(store.path)])
+    assert "deleted one" in with_deleted.output and "(deleted)" in with_deleted.output
+    as_json = runner.invoke(cli, ["notes", "list", "--json", "--db", str(store.path)])
+    assert [json.loads(x)["text"] for x in as_json.output.splitlines()] == ["kick-off\nfrom the centre", "whistle"]
+    missing_db = tmp_path / "typo.db"
+    refused = runner.invoke(cli, ["notes", "list", "--db", str(missing_db)])
+    assert refused.exit_code == 1 and "No vidqa database" in refused.output and not missing_db.exists()
+
+
+def test_shipped_annotate_notebook_is_output_free_with_clean_metadata():
+    from vidqa.widgets.serving import clean_notebook
+
+    nb = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "annotate.ipynb").read_text())
+    assert nb["metadata"] == {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                              "language_info": {"name": "python"}}
+    for cell in nb["cells"]:
+        assert set(cell["metadata"]) <= {"tags"}
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+    # what JupyterLab adds when it runs and saves it is taken out again by the clean-on-save hook
+    dirty = json.loads(json.dumps(nb))
+    dirty["metadata"]["language_info"].update(version="3.11.7", pygments_lexer="ipython3")
+    dirty["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    dirty["cells"][2].update(outputs=[{"output_type": "display_data", "data": {}}], execution_count=2)
+    dirty["cells"][2]["metadata"]["scrolled"] = True
+    assert clean_notebook(dirty, nb) == nb
+    assert clean_notebook(json.loads(json.dumps(dirty)))["metadata"] == {
+        "kernelspec": nb["metadata"]["kernelspec"], "language_info": {"name": "python"}}

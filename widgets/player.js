@@ -3,8 +3,15 @@
 // SPACE stamps the media time (sent to Python at keydown) and records a voice note; SPACE again stops and the
 // recording goes to Python as ONE custom message with a binary buffer. All user/model text is set with
 // textContent, never innerHTML.
+//
+// Focus: the player takes the keyboard when it first renders (e.g. after "Run All") and whenever it is clicked; it
+// says whether it has the keys. While it has them, no key it handles (and never SPACE) reaches JupyterLab.
+//
+// Layout slots: `.vidqa-tiers` (under the controls, empty and hidden here) is where a review widget puts its cue
+// tiers; the time overlay (`.vidqa-hud`) sits in a corner of the picture or in `.vidqa-hud-outside` above it.
 
 const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
+const OVERLAYS = ["top-left", "top-right", "bottom-left", "bottom-right", "outside"];
 const ACTION_LABELS = {
   record: "stamp + record (again: stop)",
   play_pause: "play/pause",
@@ -14,18 +21,31 @@ const ACTION_LABELS = {
   frame_forward: "+1 frame",
   slower: "slower",
   faster: "faster",
+  overlay: "move the time overlay",
 };
 const BUSY_STATES = new Set(["recording", "pending", "transcribing"]);
+const SPAN_DEFAULT = 2.0; // seconds a note without an end covers (vidqa.annotate.notes.DEFAULT_SPAN_S)
+const AUTOFOCUS_WINDOW_MS = 15000;
+
+function pad(n, w) { return String(n).padStart(w, "0"); }
 
 function hms(t) {
   if (!Number.isFinite(t) || t < 0) t = 0;
   const ms = Math.round(t * 1000);
-  const h = Math.floor(ms / 3600000);
-  const m = Math.floor((ms % 3600000) / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  const r = ms % 1000;
-  const p = (n, w) => String(n).padStart(w, "0");
-  return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)}.${p(r, 3)}`;
+  return `${pad(Math.floor(ms / 3600000), 2)}:${pad(Math.floor((ms % 3600000) / 60000), 2)}:` +
+    `${pad(Math.floor((ms % 60000) / 1000), 2)}.${pad(ms % 1000, 3)}`;
+}
+
+// mm:ss.mmm for videos under an hour (note rows), hh:mm:ss.mmm otherwise
+function clock(t, long) { return long ? hms(t) : hms(t).slice(3); }
+
+// "hh:mm:ss.mmm", "mm:ss.mmm" or seconds -> seconds (NaN when it is not a time)
+function parseTime(text) {
+  const s = String(text || "").trim();
+  if (!s) return NaN;
+  const parts = s.split(":");
+  if (parts.length > 3 || parts.some((p) => !/^\d+(\.\d*)?$|^\.\d+$/.test(p.trim()))) return NaN;
+  return parts.reduce((acc, p) => acc * 60 + parseFloat(p), 0);
 }
 
 function keyName(k) {
@@ -40,6 +60,14 @@ function el(tag, cls, text) {
   return e;
 }
 
+function button(cls, text, title) {
+  const b = el("button", `vidqa-btn ${cls}`, text);
+  b.type = "button";
+  b.tabIndex = -1;
+  if (title) b.title = title;
+  return b;
+}
+
 function pageConfig() {
   try {
     const node = document.getElementById("jupyter-config-data");
@@ -49,10 +77,12 @@ function pageConfig() {
   }
 }
 
+// A place where keys type text (the player's own keys must not fire there). A range slider is not one.
 function isEditable(target) {
   if (!target || target.nodeType !== 1) return false;
   const tag = target.tagName;
-  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  if (tag === "INPUT") return (target.type || "text") !== "range";
+  return tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
 }
 
 function pickMime() {
@@ -89,35 +119,54 @@ export default {
 
     const errorBar = el("div", "vidqa-error");
     const errorText = el("span", "vidqa-error-text");
-    const errorClose = el("button", "vidqa-error-close", "×");
-    errorClose.title = "Dismiss";
-    errorClose.tabIndex = -1;
+    const errorClose = button("vidqa-error-close", "×", "Dismiss");
     errorBar.append(errorText, errorClose);
 
+    const head = el("div", "vidqa-head");
     const title = el("div", "vidqa-title");
+    const pick = el("div", "vidqa-pick");
+    const videoSelect = document.createElement("select");
+    videoSelect.className = "vidqa-pick-video";
+    videoSelect.title = "Video to annotate";
+    const dbSelect = document.createElement("select");
+    dbSelect.className = "vidqa-pick-db";
+    dbSelect.title = "Database";
+    pick.append(el("span", "vidqa-pick-label", "Video"), videoSelect, el("span", "vidqa-pick-label", "Database"), dbSelect);
+    const keys = el("div", "vidqa-keys");
+    keys.setAttribute("aria-live", "polite");
+    head.append(title, pick, keys);
+
     const main = el("div", "vidqa-main");
+    const left = el("div", "vidqa-left");
+    const hudOutside = el("div", "vidqa-hud-outside");
     const stage = el("div", "vidqa-stage");
     const video = document.createElement("video");
     video.className = "vidqa-video";
     video.preload = "auto";
     video.playsInline = true;
     video.tabIndex = -1;
-    const timer = el("div", "vidqa-timer", "00:00:00.000");
-    const rec = el("div", "vidqa-rec");
+    const hud = el("div", "vidqa-hud");
+    const timer = el("span", "vidqa-timer");
+    const timeText = el("span", "vidqa-time", "00:00:00.000");
+    const frameText = el("span", "vidqa-frame");
+    timer.append(timeText, frameText);
+    const rec = el("span", "vidqa-rec");
+    const moveBtn = button("vidqa-hud-move", "⇲", "Move the time overlay (O)");
+    hud.append(timer, rec, moveBtn);
+    stage.append(video, hud);
+
     const typedBox = el("form", "vidqa-typed");
     const typedLabel = el("span", "vidqa-typed-label");
-    const typedInput = document.createElement("input");
-    typedInput.type = "text";
+    const typedInput = document.createElement("textarea");
     typedInput.className = "vidqa-typed-input";
-    typedInput.placeholder = "Type the note, Enter to save, Esc to cancel";
+    typedInput.rows = 2;
+    typedInput.placeholder = "Type the note: Enter saves, Shift+Enter new line, Esc cancels (the video waits)";
     const typedSave = el("button", "vidqa-btn", "Save");
     typedSave.type = "submit";
     typedBox.append(typedLabel, typedInput, typedSave);
-    stage.append(video, timer, rec, typedBox);
 
     const controls = el("div", "vidqa-controls");
-    const playBtn = el("button", "vidqa-btn vidqa-play", "▶ Play");
-    playBtn.tabIndex = -1;
+    const playBtn = button("vidqa-play", "▶ Play");
     const seekBar = document.createElement("input");
     seekBar.type = "range";
     seekBar.className = "vidqa-seek";
@@ -126,13 +175,11 @@ export default {
     seekBar.value = "0";
     seekBar.tabIndex = -1;
     const rateLabel = el("span", "vidqa-rate", "1×");
-    const recBtn = el("button", "vidqa-btn vidqa-recbtn", "● Note");
-    recBtn.tabIndex = -1;
-    recBtn.title = "Stamp + record a note (same as the record key)";
+    const recBtn = button("vidqa-recbtn", "● Note", "Stamp + record a note (same as the record key)");
     controls.append(playBtn, seekBar, rateLabel, recBtn);
-
-    const left = el("div", "vidqa-left");
-    left.append(stage, controls);
+    const tiers = el("div", "vidqa-tiers"); // slot for a review widget's cue tiers (empty here)
+    tiers.dataset.slot = "tiers";
+    left.append(hudOutside, stage, typedBox, controls, tiers);
 
     const side = el("div", "vidqa-side");
     const sideHead = el("div", "vidqa-side-head");
@@ -145,10 +192,18 @@ export default {
     side.append(sideHead, list, actions, summaryBox);
     main.append(left, side);
 
+    const statusRow = el("div", "vidqa-statusrow");
     const status = el("div", "vidqa-status");
+    const moreBtn = button("vidqa-status-more", "details", "Show the whole message");
+    const helpBtn = button("vidqa-help-toggle", "keys ?", "Show the keys");
+    statusRow.append(status, moreBtn, helpBtn);
+    const statusDetail = el("div", "vidqa-status-detail");
     const help = el("div", "vidqa-help");
     const toast = el("div", "vidqa-toast");
-    root.append(errorBar, title, main, status, help, toast);
+    const clipAudio = document.createElement("audio");
+    clipAudio.className = "vidqa-clip";
+    clipAudio.preload = "auto";
+    root.append(errorBar, head, main, statusRow, statusDetail, help, toast, clipAudio);
     host.append(root);
 
     // ---- state ----------------------------------------------------------------------------------------------
@@ -156,26 +211,74 @@ export default {
     let recState = "idle"; // idle | starting | recording | typing
     let current = null; // {clientId, t, frame, stopRequested, recorder, stream, startWall}
     let micBroken = micProblem();
-    let lastFrameTime = null; // mediaTime of the last presented frame (requestVideoFrameCallback)
+    let lastFrameTime = null; // mediaTime of the frame on screen (requestVideoFrameCallback; null after a seek)
     let editing = null; // note id being edited
-    let notesDirty = false;
     let toastTimer = null;
     let localStatus = "";
+    let typedFor = null;
+    let clipFor = null; // note id whose recording plays
+    let currentIds = "";
 
     const fps = () => model.get("fps") || 0;
+    const longVideo = () => (model.get("duration") || 0) >= 3600;
     const frameOf = (t) => (fps() > 0 ? Math.floor(t * fps() + 1e-3) : null);
     const send = (msg, buffers) => model.send(msg, undefined, buffers);
     const setStatus = (text) => {
       localStatus = text;
-      status.textContent = text || model.get("status") || "";
+      renderStatus();
     };
+    const focusRoot = () => { root.focus({ preventScroll: true }); updateKeys(); };
+
+    // ---- focus: who has the keys ------------------------------------------------------------------------------
+    function keysState() {
+      const a = document.activeElement;
+      if (a === root) return "on";
+      if (root.contains(a)) return isEditable(a) ? "typing" : "on";
+      return "off";
+    }
+    function updateKeys() {
+      const st = keysState();
+      root.dataset.keys = st;
+      keys.textContent = st === "on" ? "⌨ keys active" : st === "typing" ? "⌨ typing (Esc: back to the keys)"
+        : "Click the player to use the keys";
+      keys.title = st === "on" ? "The player has the keyboard: Space, K, J, L … control it, not the notebook."
+        : "The keys go to the page, not to the player: click the player first.";
+    }
+    listen(root, "focusin", updateKeys);
+    listen(root, "focusout", () => setTimeout(updateKeys, 0));
+    // A click anywhere on the player (but in a text field or a list box) gives it the keys.
+    listen(root, "pointerdown", (e) => {
+      if (isEditable(e.target)) return;
+      setTimeout(() => { if (!isEditable(document.activeElement)) focusRoot(); }, 0);
+    });
+    // Autofocus: take the keys when first shown, and take them back if the page moves focus to the notebook on
+    // its own right after (JupyterLab does when "Run All" finishes), until the user does anything.
+    const renderedAt = performance.now();
+    let userActed = false;
+    const onUserInput = (e) => { if (e.isTrusted !== false) userActed = true; };
+    listen(document, "pointerdown", onUserInput, true);
+    listen(document, "keydown", onUserInput, true);
+    function grabFocus() {
+      if (!model.get("autofocus") || userActed || !root.isConnected) return;
+      if (performance.now() - renderedAt > AUTOFOCUS_WINDOW_MS) return;
+      const a = document.activeElement;
+      if (a === root || root.contains(a)) return;
+      if (a && a !== document.body && isEditable(a)) return; // never steal from an editor or a field
+      if (a && a.closest && a.closest(".vidqa-player")) return; // another player has the keys
+      if (!root.getClientRects().length) return; // not laid out yet
+      focusRoot();
+    }
+    listen(document, "focusin", () => setTimeout(grabFocus, 0), true);
+    const focusTimers = [0, 50, 300, 1000, 2500].map((ms) => setTimeout(grabFocus, ms));
 
     // ---- video source ---------------------------------------------------------------------------------------
     function setSources() {
       const urls = model.get("video_urls") || [];
       const currentUrls = Array.from(video.querySelectorAll("source")).map((s) => s.getAttribute("src"));
       if (JSON.stringify(currentUrls) === JSON.stringify(urls)) return;
-      const t = video.currentTime || 0;
+      // the same video from another URL keeps its place; another video starts at 0
+      const keep = currentUrls.length && video.dataset.videoId === model.get("video_id") ? video.currentTime || 0 : 0;
+      video.dataset.videoId = model.get("video_id") || "";
       video.replaceChildren();
       for (const u of urls) {
         const s = document.createElement("source");
@@ -191,23 +294,32 @@ export default {
           model.save_changes();
         });
         video.load();
-        if (t) video.currentTime = t;
+        if (keep) video.currentTime = keep;
       }
     }
 
-    // ---- timer overlay ----------------------------------------------------------------------------------------
-    function showTime(t, exactFrame) {
+    // ---- time overlay: one time per frame (the start of the frame on screen) ----------------------------------
+    function showTime(t, exact) {
       const f = fps();
-      let frame = "";
-      if (f > 0) frame = ` · frame ${exactFrame ? Math.round(t * f) : Math.floor(t * f + 1e-3)}`;
-      timer.textContent = `${hms(t)}${frame}`;
+      if (f > 0) {
+        const k = Math.max(0, exact ? Math.round(t * f) : Math.floor(t * f + 1e-3));
+        timeText.textContent = hms(k / f);
+        frameText.textContent = `frame ${k}`;
+      } else {
+        timeText.textContent = hms(t);
+        frameText.textContent = "";
+      }
       if (!seekBar.matches(":active")) seekBar.value = String(t);
+      highlight(t);
     }
     let rafHandle = null;
     let vfcHandle = null;
     const hasVFC = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+    const presented = []; // [expectedDisplayTime, mediaTime] of the last frames put on screen
     function onFrame(_now, meta) {
       lastFrameTime = meta.mediaTime;
+      presented.push([meta.expectedDisplayTime, meta.mediaTime]);
+      if (presented.length > 12) presented.shift();
       showTime(meta.mediaTime, true);
       vfcHandle = video.requestVideoFrameCallback(onFrame);
     }
@@ -216,7 +328,16 @@ export default {
       rafHandle = video.paused ? null : requestAnimationFrame(onRaf);
     }
     if (hasVFC) vfcHandle = video.requestVideoFrameCallback(onFrame);
-    const refreshTimer = () => showTime(video.currentTime, false);
+    // Paused after playing, the frame on screen can be one frame ahead of currentTime (frames are queued for
+    // display early): the overlay names the frame presented, as it did while playing.
+    const shownTime = () => (lastFrameTime !== null && !video.seeking ? lastFrameTime : video.currentTime);
+    const refreshTimer = () => showTime(shownTime(), lastFrameTime !== null && !video.seeking);
+    const shownFrame = () => {
+      const f = fps() || 30;
+      return lastFrameTime !== null && !video.seeking ? Math.round(lastFrameTime * f) : Math.floor(video.currentTime * f + 1e-3);
+    };
+    listen(video, "seeking", () => { lastFrameTime = null; presented.length = 0; });
+    listen(video, "emptied", () => { lastFrameTime = null; });
     let lastTimeSent = 0;
     const reportTime = (force) => {
       const now = performance.now();
@@ -229,14 +350,31 @@ export default {
     listen(video, "pause", () => { refreshTimer(); playBtn.textContent = "▶ Play"; reportTime(true); });
     listen(video, "play", () => {
       playBtn.textContent = "❚❚ Pause";
+      if (!clipAudio.paused) clipAudio.pause();
       if (!hasVFC && rafHandle === null) rafHandle = requestAnimationFrame(onRaf);
     });
     listen(video, "ratechange", () => { rateLabel.textContent = `${video.playbackRate}×`; refreshTimer(); });
-    listen(video, "timeupdate", () => { if (video.paused) refreshTimer(); reportTime(false); });
+    listen(video, "timeupdate", () => { if (video.paused) refreshTimer(); else highlight(video.currentTime); reportTime(false); });
     listen(video, "loadedmetadata", () => {
       seekBar.max = String(video.duration || model.get("duration") || 0);
       refreshTimer();
     });
+
+    function placeOverlay() {
+      let pos = model.get("overlay") || "top-left";
+      if (!OVERLAYS.includes(pos)) pos = "top-left";
+      root.dataset.overlay = pos;
+      const home = pos === "outside" ? hudOutside : stage;
+      if (hud.parentNode !== home) home.append(hud);
+      hudOutside.classList.toggle("on", pos === "outside");
+    }
+    function cycleOverlay() {
+      const i = OVERLAYS.indexOf(model.get("overlay") || "top-left");
+      model.set("overlay", OVERLAYS[(i + 1) % OVERLAYS.length]);
+      model.save_changes();
+      placeOverlay();
+    }
+    listen(moveBtn, "click", (e) => { e.stopPropagation(); cycleOverlay(); focusRoot(); });
 
     // ---- transport --------------------------------------------------------------------------------------------
     const togglePlay = () => {
@@ -251,7 +389,7 @@ export default {
     const stepFrame = (dir) => {
       video.pause();
       const f = fps() || 30;
-      const k = Math.floor(video.currentTime * f + 1e-3);
+      const k = shownFrame();
       seekTo((Math.max(0, k + dir) + 0.5) / f);
     };
     const changeRate = (dir) => {
@@ -260,28 +398,39 @@ export default {
       i = Math.max(0, Math.min(RATES.length - 1, i + dir));
       video.playbackRate = RATES[i];
     };
-    listen(playBtn, "click", () => { togglePlay(); root.focus(); });
-    listen(video, "click", () => { togglePlay(); root.focus(); });
+    listen(playBtn, "click", () => { togglePlay(); focusRoot(); });
+    listen(video, "click", () => { togglePlay(); focusRoot(); });
     listen(seekBar, "input", () => seekTo(parseFloat(seekBar.value)));
-    listen(seekBar, "change", () => root.focus());
-    listen(recBtn, "click", () => { root.focus(); recordKey(); });
+    listen(seekBar, "change", focusRoot);
+    listen(recBtn, "click", () => { focusRoot(); recordKey(); });
 
     // ---- recording ----------------------------------------------------------------------------------------------
-    // Media time at the instant the key went down. The handler runs a little after the event was created (input
-    // dispatch, a busy page: often 10-40 ms), so while playing take back the time elapsed since event.timeStamp.
+    // The media time of what was on screen when the key went down. While playing, the frame on screen trails the
+    // media clock (currentTime) by a frame or two, and the handler runs a little after the event was created: take
+    // the frame presented at event.timeStamp (requestVideoFrameCallback's log) plus the time it had been shown,
+    // kept inside that frame. Without that log: currentTime minus the dispatch lag. Paused: the frame on screen.
     function mediaTimeAt(e) {
       const t = video.currentTime;
-      if (!e || video.paused || video.seeking || !Number.isFinite(e.timeStamp)) return t;
+      if (video.paused) return shownTime();
+      if (!e || video.seeking || !Number.isFinite(e.timeStamp)) return t;
       const lag = (performance.now() - e.timeStamp) / 1000;
+      const f = fps();
+      let shown = null;
+      for (const p of presented) if (p[0] <= e.timeStamp) shown = p;
+      if (shown && f > 0) {
+        const within = Math.min(Math.max(0, (e.timeStamp - shown[0]) / 1000 * video.playbackRate), 0.999 / f);
+        const seen = shown[1] + within;
+        if (Math.abs(seen - t) < 0.5) return seen;
+      }
       if (!(lag > 0) || lag > 1) return t;
       return Math.max(0, t - lag * video.playbackRate);
     }
 
-    function stampNow(e) {
+    function stampNow(e, kind) {
       const t = mediaTimeAt(e);
       const clientId = `${session}-${++clientSeq}`;
       const stamp = { clientId, t, frame: frameOf(t), wall: Date.now() };
-      send({ type: "stamp", t, frame: stamp.frame, wall_ms: stamp.wall, client_id: clientId,
+      send({ type: "stamp", kind: kind || "voice", t, frame: stamp.frame, wall_ms: stamp.wall, client_id: clientId,
         current_time: video.currentTime, displayed: lastFrameTime, rate: video.playbackRate, paused: video.paused });
       return stamp;
     }
@@ -289,26 +438,33 @@ export default {
     function showRec(text) {
       rec.textContent = text;
       rec.classList.toggle("on", !!text);
+      root.classList.toggle("vidqa-recording", !!text);
+    }
+
+    function micFailed(stamp, message) {
+      micBroken = message;
+      model.set("mic_state", "unavailable");
+      model.save_changes();
+      send({ type: "mic", state: "unavailable", message, short: "No microphone: notes are typed.",
+        client_id: stamp.clientId, note_id: ids.get(stamp.clientId) ?? null });
+      showRec("");
+      recState = "idle";
+      openTyped(stamp);
     }
 
     let recTicker = null;
     async function startRecording(stamp) {
       current = { ...stamp, stopRequested: false };
       recState = "starting";
-      showRec("● starting mic…");
+      showRec("● mic…");
       let stream;
       try {
         stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       } catch (err) {
-        micBroken = err && err.name === "NotAllowedError"
+        micFailed(current, err && err.name === "NotAllowedError"
           ? "The microphone was refused; notes are typed instead (allow the mic in the browser to record)."
-          : `No microphone (${err && err.name ? err.name : err}); notes are typed instead.`;
-        model.set("mic_state", "unavailable");
-        model.save_changes();
-        send({ type: "mic", state: "unavailable", message: micBroken });
-        showRec("");
-        recState = "idle";
-        openTyped(current, true);
+          : `No microphone (${err && err.name ? err.name : err}); notes are typed instead.`);
+        current = null;
         return;
       }
       const mime = pickMime();
@@ -317,11 +473,8 @@ export default {
         recorder = mime ? new MediaRecorder(stream, { mimeType: mime }) : new MediaRecorder(stream);
       } catch (err) {
         stream.getTracks().forEach((tr) => tr.stop());
-        micBroken = `Recording is not possible here (${err.message}); notes are typed instead.`;
-        send({ type: "mic", state: "unavailable", message: micBroken });
-        recState = "idle";
-        showRec("");
-        openTyped(current, true);
+        micFailed(current, `Recording is not possible here (${err.message}); notes are typed instead.`);
+        current = null;
         return;
       }
       const chunks = [];
@@ -343,9 +496,9 @@ export default {
       recState = "recording";
       model.set("mic_state", "recording");
       model.save_changes();
-      recTicker = setInterval(() => {
-        showRec(`● REC ${((performance.now() - rc.startWall) / 1000).toFixed(1)} s — ${keyName(model.get("keymap").record || " ")} to stop`);
-      }, 100);
+      const tick = () => showRec(`● REC ${((performance.now() - rc.startWall) / 1000).toFixed(1)} s`);
+      tick();
+      recTicker = setInterval(tick, 100);
       if (rc.stopRequested) stopRecording();
     }
 
@@ -366,47 +519,44 @@ export default {
     function recordKey(e) {
       if (recState === "recording" || recState === "starting") { stopRecording(); return; }
       if (recState === "typing") return;
-      if (micBroken) {
-        const t = mediaTimeAt(e);
-        openTyped({ clientId: null, t, frame: frameOf(t) }, false);
-        return;
-      }
-      startRecording(stampNow(e));
+      if (micBroken) { openTyped(stampNow(e, "typed")); return; } // the stamp is saved now, the text follows
+      startRecording(stampNow(e, "voice"));
     }
 
-    // ---- typed notes ----------------------------------------------------------------------------------------------
-    let typedFor = null;
-    function openTyped(stamp, fromStamp) {
-      typedFor = { ...stamp, fromStamp };
+    // ---- typed notes: the video waits while you type ------------------------------------------------------------
+    function openTyped(stamp) {
+      typedFor = { ...stamp, resume: !video.paused };
+      video.pause();
       recState = "typing";
-      typedLabel.textContent = `${hms(stamp.t)} `;
+      typedLabel.textContent = `${clock(stamp.t, longVideo())} `;
       typedInput.value = "";
       typedBox.classList.add("on");
-      if (micBroken) setStatus(micBroken);
-      setTimeout(() => typedInput.focus(), 0);
+      if (micBroken) setStatus("No microphone: notes are typed.");
+      renderNotes();
+      setTimeout(() => typedInput.focus({ preventScroll: true }), 0);
     }
     function closeTyped() {
+      const resume = typedFor && typedFor.resume;
       typedBox.classList.remove("on");
       typedFor = null;
       recState = "idle";
-      root.focus();
+      focusRoot();
+      renderNotes();
+      if (resume) video.play().catch(() => {});
     }
-    listen(typedBox, "submit", (e) => {
-      e.preventDefault();
+    function saveTyped() {
       if (!typedFor) return;
-      const text = typedInput.value;
-      if (typedFor.fromStamp) {
-        send({ type: "typed", note_id: ids.get(typedFor.clientId) ?? null, client_id: typedFor.clientId, text });
-      } else {
-        send({ type: "typed", t: typedFor.t, frame: typedFor.frame, text });
-      }
+      send({ type: "typed", note_id: ids.get(typedFor.clientId) ?? null, client_id: typedFor.clientId,
+        text: typedInput.value });
       closeTyped();
-    });
+    }
+    listen(typedBox, "submit", (e) => { e.preventDefault(); saveTyped(); });
     listen(typedInput, "keydown", (e) => {
       e.stopPropagation();
-      if (e.key === "Escape") {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); saveTyped(); }
+      else if (e.key === "Escape") {
         e.preventDefault();
-        if (typedFor && typedFor.fromStamp) send({ type: "cancel", note_id: ids.get(typedFor.clientId) ?? null, client_id: typedFor.clientId });
+        if (typedFor) send({ type: "cancel", note_id: ids.get(typedFor.clientId) ?? null, client_id: typedFor.clientId });
         closeTyped();
       }
     });
@@ -421,18 +571,23 @@ export default {
       }
       return null;
     }
+    const swallow = (e) => { e.preventDefault(); e.stopPropagation(); };
     listen(root, "keydown", (e) => {
-      if (isEditable(e.target)) { e.stopPropagation(); return; }
+      if (isEditable(e.target)) {
+        e.stopPropagation(); // typing in the player's own fields: JupyterLab must not see it
+        if (e.key === "Escape" && e.target !== typedInput && editing === null) focusRoot();
+        return;
+      }
       const action = actionFor(e);
-      if (!action) return;
-      e.preventDefault();
-      e.stopPropagation();
+      if (!action) { if (e.key === " ") swallow(e); return; } // SPACE never scrolls or reaches the notebook
+      swallow(e);
       if (action === "record") {
         if (e.repeat) return;
         if (model.get("hold_to_talk") && (recState === "recording" || recState === "starting")) return;
         recordKey(e);
         return;
       }
+      if (e.repeat && action === "overlay") return;
       if (action === "play_pause") togglePlay();
       else if (action === "back") seekTo(video.currentTime - 5);
       else if (action === "forward") seekTo(video.currentTime + 5);
@@ -440,22 +595,27 @@ export default {
       else if (action === "frame_forward") stepFrame(1);
       else if (action === "slower") changeRate(-1);
       else if (action === "faster") changeRate(1);
+      else if (action === "overlay") cycleOverlay();
     });
-    listen(root, "keyup", (e) => {
+    const onKeyUp = (e) => {
       if (isEditable(e.target)) { e.stopPropagation(); return; }
       const action = actionFor(e);
-      if (!action) return;
-      e.preventDefault();
-      e.stopPropagation();
-      if (action === "record" && model.get("hold_to_talk")) stopRecording();
-    });
+      if (!action) { if (e.key === " ") swallow(e); return; }
+      swallow(e);
+      if (e.type === "keyup" && action === "record" && model.get("hold_to_talk")) stopRecording();
+    };
+    listen(root, "keyup", onKeyUp);
+    listen(root, "keypress", onKeyUp);
 
     // ---- notes list ----------------------------------------------------------------------------------------------
     function statusBadge(n) {
       const b = el("span", `vidqa-badge vidqa-st-${n.status}`);
-      if (BUSY_STATES.has(n.status)) {
-        b.append(el("span", "vidqa-spinner"));
-        b.append(document.createTextNode(n.status === "recording" ? " recording" : n.status === "pending" ? " pending" : " transcribing"));
+      const typing = typedFor && ids.get(typedFor.clientId) === n.id;
+      if (typing) {
+        b.className = "vidqa-badge vidqa-st-typing";
+        b.textContent = "typing…";
+      } else if (BUSY_STATES.has(n.status)) {
+        b.append(el("span", "vidqa-spinner"), document.createTextNode(` ${n.status}`));
       } else if (n.status === "error") {
         b.textContent = "error";
       } else if (n.status === "typed") {
@@ -466,49 +626,101 @@ export default {
       return b;
     }
 
-    function startEdit(n, textEl, row) {
+    function spanText(n) {
+      const long = longVideo();
+      return n.end !== null && n.end !== undefined && n.end > n.t ? `${clock(n.t, long)}–${clock(n.end, long)}` : clock(n.t, long);
+    }
+
+    function growArea(ta) {
+      ta.style.height = "auto";
+      ta.style.height = `${Math.min(ta.scrollHeight + 2, 320)}px`;
+    }
+
+    function startEdit(n, row) {
       if (editing !== null) return;
       editing = n.id;
+      row.classList.add("editing");
+      const long = longVideo();
       const box = el("div", "vidqa-edit");
-      const input = document.createElement("input");
-      input.type = "text";
-      input.className = "vidqa-edit-text";
-      input.value = n.text || "";
+      const times = el("div", "vidqa-edit-times");
+      const timeField = (cls, label, value, hint) => {
+        const wrap = el("label", "vidqa-edit-field");
+        const input = document.createElement("input");
+        input.type = "text";
+        input.className = cls;
+        input.value = value;
+        input.placeholder = hint;
+        input.spellcheck = false;
+        const now = button(`${cls}-now vidqa-now`, "⌖", `Set ${label} to the playhead`);
+        now.addEventListener("click", (e) => { e.preventDefault(); input.value = clock(video.currentTime, long); });
+        wrap.append(el("span", "vidqa-edit-label", label), input, now);
+        times.append(wrap);
+        return input;
+      };
+      const start = timeField("vidqa-edit-start", "start", clock(n.t, long), "mm:ss.mmm");
+      const end = timeField("vidqa-edit-end", "end", n.end !== null && n.end !== undefined ? clock(n.end, long) : "",
+        "none");
+      const text = document.createElement("textarea");
+      text.className = "vidqa-edit-text";
+      text.rows = 3;
+      text.value = n.text || "";
+      text.placeholder = "The note (Enter saves, Shift+Enter new line)";
       const tags = document.createElement("input");
       tags.type = "text";
       tags.className = "vidqa-edit-tags";
       tags.placeholder = "tags, comma separated";
       tags.value = (n.tags || []).join(", ");
-      box.append(input, tags);
-      textEl.replaceWith(box);
+      const bar = el("div", "vidqa-edit-bar");
+      const save = button("vidqa-edit-save", "Save");
+      const cancel = button("vidqa-edit-cancel", "Cancel");
+      const msg = el("span", "vidqa-edit-msg");
+      bar.append(save, cancel, msg);
+      box.append(times, text, tags, bar);
+      const body = row.querySelector(".vidqa-note-body");
+      body.replaceChildren(box);
       let done = false;
-      const finish = (save) => {
+      const finish = (keep) => {
         if (done) return;
+        if (keep) {
+          const t = parseTime(start.value);
+          const e = end.value.trim() ? parseTime(end.value) : null;
+          if (!Number.isFinite(t)) { msg.textContent = "The start is not a time (mm:ss.mmm)."; start.focus(); return; }
+          if (e !== null && !Number.isFinite(e)) { msg.textContent = "The end is not a time (mm:ss.mmm)."; end.focus(); return; }
+          if (e !== null && e <= t) { msg.textContent = "The end must come after the start."; end.focus(); return; }
+          const change = {};
+          if (text.value !== (n.text || "")) change.text = text.value;
+          if (tags.value !== (n.tags || []).join(", ")) change.tags = tags.value;
+          if (Math.abs(t - n.t) >= 0.0005) change.t = t;
+          const oldEnd = n.end === null || n.end === undefined ? null : n.end;
+          if ((e === null) !== (oldEnd === null) || (e !== null && Math.abs(e - oldEnd) >= 0.0005)) change.end = e;
+          if (Object.keys(change).length) send({ type: "edit", note_id: n.id, ...change });
+        }
         done = true;
         editing = null;
-        if (save && (input.value !== (n.text || "") || tags.value !== (n.tags || []).join(", "))) {
-          send({ type: "edit", note_id: n.id, text: input.value, tags: tags.value });
-        }
         renderNotes();
-        root.focus();
+        focusRoot();
       };
-      const onKey = (e) => {
-        e.stopPropagation();
-        if (e.key === "Enter") { e.preventDefault(); finish(true); }
-        else if (e.key === "Escape") { e.preventDefault(); finish(false); }
-      };
-      input.addEventListener("keydown", onKey);
-      tags.addEventListener("keydown", onKey);
+      for (const input of [start, end, text, tags]) {
+        input.addEventListener("keydown", (e) => {
+          e.stopPropagation();
+          if (e.key === "Enter" && !(e.shiftKey && input === text)) { e.preventDefault(); finish(true); }
+          else if (e.key === "Escape") { e.preventDefault(); finish(false); }
+        });
+      }
+      text.addEventListener("input", () => growArea(text));
+      save.addEventListener("click", (e) => { e.stopPropagation(); finish(true); });
+      cancel.addEventListener("click", (e) => { e.stopPropagation(); finish(false); });
+      box.addEventListener("click", (e) => e.stopPropagation());
       box.addEventListener("focusout", () => {
-        setTimeout(() => { if (!box.contains(document.activeElement)) finish(true); }, 0);
+        setTimeout(() => { if (!done && !box.contains(document.activeElement) && root.contains(box)) finish(true); }, 0);
       });
-      input.focus();
-      row.classList.add("editing");
+      text.focus({ preventScroll: true });
+      text.setSelectionRange(0, 0);
+      growArea(text);
     }
 
     function renderNotes() {
-      if (editing !== null) { notesDirty = true; return; }
-      notesDirty = false;
+      if (editing !== null) return; // re-rendered when the edit ends
       const notes = model.get("notes_state") || [];
       notesTitle.textContent = `Notes (${notes.length})`;
       const rows = [];
@@ -516,53 +728,117 @@ export default {
         const row = el("li", "vidqa-note");
         row.dataset.noteId = String(n.id);
         row.dataset.status = n.status;
-        const time = el("button", "vidqa-note-time", hms(n.t));
+        row.dataset.t = String(n.t);
+        row.dataset.end = n.end === null || n.end === undefined ? "" : String(n.end);
+        const top = el("div", "vidqa-note-head");
+        const time = el("button", "vidqa-note-time", spanText(n));
+        time.type = "button";
         time.tabIndex = -1;
         time.title = n.frame !== null && n.frame !== undefined ? `frame ${n.frame} — click to seek` : "click to seek";
-        const badge = statusBadge(n);
-        const text = el("span", "vidqa-note-text", n.text || (n.status === "recording" ? "…" : n.status === "error" ? "" : ""));
+        top.append(time, statusBadge(n));
+        if (n.has_audio) {
+          const play = button("vidqa-note-play", clipFor === n.id && !clipAudio.paused ? "■" : "▶",
+            "Play the voice recording");
+          play.addEventListener("click", (e) => { e.stopPropagation(); playClip(n.id); focusRoot(); });
+          top.append(play);
+        }
+        const edit = button("vidqa-note-edit", "✎", "Edit the time, end, text and tags");
+        const del = button("vidqa-note-del", "✕", "Delete (undo possible)");
+        top.append(edit, del);
+        const body = el("div", "vidqa-note-body");
+        const text = el("div", "vidqa-note-text", n.text || "");
         text.title = "Click to edit";
-        const tagBox = el("span", "vidqa-tags");
-        for (const t of n.tags || []) tagBox.append(el("span", "vidqa-tag", `#${t}`));
-        const del = el("button", "vidqa-note-del", "✕");
-        del.title = "Delete (undo possible)";
-        del.tabIndex = -1;
-        row.append(time, badge, text, tagBox);
+        body.append(text);
+        if ((n.tags || []).length) {
+          const tagBox = el("div", "vidqa-tags");
+          for (const t of n.tags) tagBox.append(el("span", "vidqa-tag", `#${t}`));
+          body.append(tagBox);
+        }
+        row.append(top, body);
         if (n.status === "error") {
           const err = el("div", "vidqa-note-error", n.error || "Transcription failed.");
           row.append(err);
           if (n.has_audio) {
-            const retry = el("button", "vidqa-btn vidqa-retry", "Retry");
-            retry.tabIndex = -1;
-            retry.addEventListener("click", (e) => { e.stopPropagation(); send({ type: "retry", note_id: n.id }); root.focus(); });
-            row.append(retry);
+            const retry = button("vidqa-retry", "Retry");
+            retry.addEventListener("click", (e) => { e.stopPropagation(); send({ type: "retry", note_id: n.id }); focusRoot(); });
+            err.append(" ", retry);
           }
         }
-        row.append(del);
-        time.addEventListener("click", (e) => { e.stopPropagation(); seekTo(n.t); root.focus(); });
-        text.addEventListener("click", (e) => { e.stopPropagation(); startEdit(n, text, row); });
+        time.addEventListener("click", (e) => { e.stopPropagation(); seekTo(n.t); focusRoot(); });
+        text.addEventListener("click", (e) => { e.stopPropagation(); startEdit(n, row); });
+        edit.addEventListener("click", (e) => { e.stopPropagation(); startEdit(n, row); });
         del.addEventListener("click", (e) => {
           e.stopPropagation();
           send({ type: "delete", note_id: n.id });
-          showToast(`Deleted the note at ${hms(n.t)}.`, n.id);
-          root.focus();
+          showToast(`Deleted the note at ${clock(n.t, longVideo())}.`, n.id);
+          focusRoot();
         });
-        row.addEventListener("click", () => { seekTo(n.t); root.focus(); });
+        row.addEventListener("click", () => { seekTo(n.t); focusRoot(); });
         rows.push(row);
       }
       if (!notes.length) rows.push(el("li", "vidqa-empty", `No notes yet: press ${keyName((model.get("keymap") || {}).record || " ")} while the video plays.`));
       list.replaceChildren(...rows);
+      currentIds = "";
+      highlight(video.currentTime || 0);
     }
+
+    // The note(s) under the playhead: highlighted, and scrolled into the list's view (never the page's).
+    function highlight(t) {
+      const on = [];
+      for (const row of list.children) {
+        if (!row.dataset || row.dataset.t === undefined) continue;
+        const s = parseFloat(row.dataset.t);
+        const e = row.dataset.end ? parseFloat(row.dataset.end) : NaN;
+        const stop = Number.isFinite(e) && e > s ? e : s + SPAN_DEFAULT;
+        const hit = s <= t && t < stop;
+        row.classList.toggle("current", hit);
+        if (hit) on.push(row);
+      }
+      const key = on.map((r) => r.dataset.noteId).join(",");
+      if (key && key !== currentIds && editing === null) {
+        const r = on[0];
+        const top = r.offsetTop - list.offsetTop;
+        if (top < list.scrollTop || top + r.offsetHeight > list.scrollTop + list.clientHeight) {
+          list.scrollTop = Math.max(0, top - 4);
+        }
+      }
+      currentIds = key;
+    }
+
+    // ---- replaying a voice note ---------------------------------------------------------------------------------
+    let clipUrl = null;
+    function playClip(noteId) {
+      if (clipFor === noteId && !clipAudio.paused) { clipAudio.pause(); return; }
+      clipFor = noteId;
+      send({ type: "clip", note_id: noteId });
+    }
+    function gotClip(msg, buffers) {
+      if (!buffers || !buffers.length || msg.note_id !== clipFor) return;
+      if (clipUrl) URL.revokeObjectURL(clipUrl);
+      clipUrl = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime || "audio/webm" }));
+      video.pause();
+      clipAudio.src = clipUrl;
+      clipAudio.dataset.noteId = String(msg.note_id);
+      clipAudio.play().catch((err) => setStatus(`The recording did not play: ${err.message}`));
+    }
+    const clipChanged = () => {
+      for (const b of list.querySelectorAll(".vidqa-note-play")) {
+        const id = Number(b.closest(".vidqa-note").dataset.noteId);
+        b.textContent = id === clipFor && !clipAudio.paused ? "■" : "▶";
+      }
+    };
+    listen(clipAudio, "play", clipChanged);
+    listen(clipAudio, "pause", clipChanged);
+    listen(clipAudio, "ended", clipChanged);
 
     function showToast(text, noteId) {
       clearTimeout(toastTimer);
       toast.replaceChildren(el("span", "", text));
-      const undo = el("button", "vidqa-btn vidqa-undo", "Undo");
-      undo.tabIndex = -1;
+      const undo = button("vidqa-undo", "Undo");
       undo.addEventListener("click", () => {
         send({ type: "undo", note_id: noteId });
         toast.classList.remove("on");
-        root.focus();
+        focusRoot();
       });
       toast.append(undo);
       toast.classList.add("on");
@@ -573,17 +849,14 @@ export default {
     function renderActions() {
       const fmts = model.get("export_formats") || ["srt", "vtt", "csv", "json", "eaf"];
       const btns = fmts.map((f) => {
-        const b = el("button", "vidqa-btn vidqa-export", f.toUpperCase());
-        b.tabIndex = -1;
+        const b = button("vidqa-export", f.toUpperCase(),
+          `Export the notes as ${f.toUpperCase()} (saved next to the database and downloaded)`);
         b.dataset.fmt = f;
-        b.title = `Export the notes as ${f.toUpperCase()} (saved next to the database and downloaded)`;
-        b.addEventListener("click", () => { send({ type: "export", fmt: f }); root.focus(); });
+        b.addEventListener("click", () => { send({ type: "export", fmt: f }); focusRoot(); });
         return b;
       });
-      const sum = el("button", "vidqa-btn vidqa-summarize", "Summarise");
-      sum.tabIndex = -1;
-      sum.title = "Summarise the notes with Groq (needs GROQ_API_KEY)";
-      sum.addEventListener("click", () => { send({ type: "summarize" }); root.focus(); });
+      const sum = button("vidqa-summarize", "Summarise", "Summarise the notes with Groq (needs GROQ_API_KEY)");
+      sum.addEventListener("click", () => { send({ type: "summarize" }); focusRoot(); });
       actions.replaceChildren(el("span", "vidqa-actions-label", "Export:"), ...btns, sum);
     }
 
@@ -599,15 +872,66 @@ export default {
       setTimeout(() => { URL.revokeObjectURL(url); a.remove(); }, 1000);
     }
 
+    // ---- picker (the Voilà app): another video, another database ------------------------------------------------
+    function renderPicker() {
+      const on = !!model.get("picker");
+      pick.classList.toggle("on", on);
+      if (!on) return;
+      const vid = model.get("video_id");
+      const long = (model.get("videos") || []).some((v) => (v.duration || 0) >= 3600);
+      videoSelect.replaceChildren(...(model.get("videos") || []).map((v) => {
+        const o = el("option", "", `${v.title || v.id} (${clock(v.duration || 0, long).replace(/\.\d+$/, "")})`);
+        o.value = v.id;
+        o.selected = v.id === vid;
+        return o;
+      }));
+      const dbs = model.get("databases") || [];
+      dbSelect.replaceChildren(...dbs.map((d) => {
+        const o = el("option", "", d.label || d.path);
+        o.value = d.path;
+        o.title = d.path;
+        o.selected = d.path === model.get("db_path");
+        return o;
+      }));
+      dbSelect.disabled = dbs.length < 2;
+    }
+    listen(videoSelect, "change", () => {
+      if (videoSelect.value && videoSelect.value !== model.get("video_id")) send({ type: "open", video: videoSelect.value });
+      focusRoot();
+    });
+    listen(dbSelect, "change", () => {
+      if (dbSelect.value && dbSelect.value !== model.get("db_path")) send({ type: "open", db: dbSelect.value });
+      focusRoot();
+    });
+    function videoChanged() {
+      if (current && current.recorder) { try { current.recorder.stop(); } catch (_e) { /* */ } }
+      if (typedFor) closeTyped();
+      clearInterval(recTicker);
+      showRec("");
+      current = null;
+      recState = "idle";
+      ids.clear();
+      editing = null;
+      clipAudio.pause();
+      clipFor = null;
+      video.pause();
+      renderTitle();
+      renderPicker();
+      renderNotes();
+    }
+
     // ---- model wiring -----------------------------------------------------------------------------------------
-    const onCustom = (msg) => {
+    const onCustom = (msg, buffers) => {
       if (!msg || typeof msg !== "object") return;
       if (msg.type === "stamped") {
         if (msg.client_id) ids.set(msg.client_id, msg.note_id);
+        if (typedFor && typedFor.clientId === msg.client_id) renderNotes();
       } else if (msg.type === "seek") {
         seekTo(Number(msg.t) || 0);
       } else if (msg.type === "download") {
         download(msg);
+      } else if (msg.type === "clip") {
+        gotClip(msg, buffers);
       }
     };
     const renderError = () => {
@@ -615,24 +939,31 @@ export default {
       errorText.textContent = msg;
       errorBar.classList.toggle("on", !!msg);
     };
-    const renderStatus = () => { status.textContent = model.get("status") || localStatus || ""; };
-    const renderBusy = () => { busy.textContent = model.get("busy") || ""; };
+    function renderStatus() {
+      status.textContent = model.get("status") || localStatus || "";
+      status.title = status.textContent;
+      const detail = model.get("status_detail") || "";
+      statusDetail.textContent = detail;
+      moreBtn.classList.toggle("on", !!detail && detail !== status.textContent);
+      if (!detail) statusDetail.classList.remove("on");
+    }
+    listen(moreBtn, "click", () => { statusDetail.classList.toggle("on"); focusRoot(); });
+    listen(helpBtn, "click", () => { help.classList.toggle("on"); focusRoot(); });
+    const renderBusy = () => { busy.textContent = model.get("busy") || ""; busy.title = busy.textContent; };
     const renderSummary = () => {
       const s = model.get("summary") || "";
       summaryBox.replaceChildren();
       if (s) summaryBox.append(el("div", "vidqa-summary-title", "Summary"), el("div", "vidqa-summary-text", s));
       summaryBox.classList.toggle("on", !!s);
     };
-    const renderTitle = () => {
-      title.textContent = model.get("title") || "";
-    };
+    function renderTitle() { title.textContent = model.get("title") || ""; title.title = title.textContent; }
     const renderHelp = () => {
       const km = model.get("keymap") || {};
       const parts = Object.keys(ACTION_LABELS).filter((a) => km[a]).map((a) => `${keyName(km[a])}: ${ACTION_LABELS[a]}`);
       if (model.get("hold_to_talk")) parts[0] = `${keyName(km.record || " ")} (hold): record while held`;
-      parts.push("click video: play/pause", "click a note: seek", "click its text: edit");
+      parts.push("click video: play/pause", "click a note: seek", "click its text or ✎: edit");
       if (model.get("lookback")) parts.push(`stamps look back ${model.get("lookback")} s`);
-      help.textContent = parts.join(" · ");
+      help.replaceChildren(...parts.map((p) => el("span", "vidqa-help-item", p)));
     };
 
     const bindings = [
@@ -640,9 +971,16 @@ export default {
       ["change:notes_state", renderNotes],
       ["change:error", renderError],
       ["change:status", renderStatus],
+      ["change:status_detail", renderStatus],
       ["change:busy", renderBusy],
       ["change:summary", renderSummary],
       ["change:title", renderTitle],
+      ["change:video_id", videoChanged],
+      ["change:videos", renderPicker],
+      ["change:databases", renderPicker],
+      ["change:db_path", renderPicker],
+      ["change:picker", renderPicker],
+      ["change:overlay", placeOverlay],
       ["change:keymap", renderHelp],
       ["change:hold_to_talk", renderHelp],
       ["change:lookback", renderHelp],
@@ -651,31 +989,42 @@ export default {
     ];
     for (const [ev, fn] of bindings) model.on(ev, fn);
     cleanups.push(() => { for (const [ev, fn] of bindings) model.off(ev, fn); });
-    listen(errorClose, "click", () => { model.set("error", ""); model.save_changes(); root.focus(); });
+    listen(errorClose, "click", () => { model.set("error", ""); model.save_changes(); focusRoot(); });
 
     setSources();
+    placeOverlay();
     renderNotes();
     renderError();
     renderStatus();
     renderBusy();
     renderSummary();
     renderTitle();
+    renderPicker();
     renderHelp();
     renderActions();
+    updateKeys();
     showTime(0, false);
+    requestAnimationFrame(() => {
+      if (root.clientWidth >= 640) help.classList.add("on");
+      grabFocus();
+    });
     if (micBroken) {
-      send({ type: "mic", state: "unavailable", message: `${micBroken} SPACE opens a text field at the stamp instead.` });
+      send({ type: "mic", state: "unavailable", short: "No microphone: notes are typed.",
+        message: `${micBroken} SPACE opens a text field at the stamp instead.` });
     }
     const cfg = pageConfig();
     send({ type: "hello", base_url: cfg.baseUrl || "/", app_url: cfg.appUrl || "", pathname: window.location.pathname });
 
     return () => {
       for (const fn of cleanups) fn();
+      for (const h of focusTimers) clearTimeout(h);
       if (vfcHandle !== null && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(vfcHandle);
       if (rafHandle !== null) cancelAnimationFrame(rafHandle);
       clearInterval(recTicker);
       clearTimeout(toastTimer);
       if (current && current.recorder) { try { current.recorder.stop(); } catch (_e) { /* */ } }
+      if (clipUrl) URL.revokeObjectURL(clipUrl);
+      clipAudio.pause();
       video.pause();
       video.removeAttribute("src");
       video.replaceChildren();

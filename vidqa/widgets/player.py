@@ -1,9 +1,11 @@
 """The annotation player: a video in a Jupyter widget where SPACE stamps the media time and records a voice note.
 
 The stamp is saved in SQLite the moment the key goes down (status ``recording``); the recording follows as one
-binary message, is written next to the database (``notes/<video_id>/<note_id>.webm``) and transcribed in a
-background worker (one thread, one queue, a warm model) while you keep watching. Notes survive kernel restarts:
-reopening the same video shows them again.
+binary message, is written next to the database (``notes/<video_id>/<note_id>.webm``) and transcribed in the
+background while you keep watching. Notes survive kernel restarts: reopening the same video shows them again.
+
+This module is only the face: every rule of a note's life is in :mod:`vidqa.annotate.notes` and every write goes
+through :class:`vidqa.pipeline.notes.VideoNotes`.
 
 Example (in JupyterLab or Voilà)::
 
@@ -14,7 +16,10 @@ Example (in JupyterLab or Voilà)::
     player.export("srt")        # -> path of the written file
     player.seek(12.0)
 
-Keys are configurable: ``VideoPlayer(..., keymap={"record": "r", "play_pause": " "})``.
+    VideoPlayer(store="data/vidqa.db", picker=True)   # an app: pick a stored video (and a database)
+
+Keys are configurable: ``VideoPlayer(..., keymap={"record": "r", "play_pause": " "})``. The time overlay sits in
+a corner of the picture or outside it (``overlay="outside"``; the O key or the overlay's ⇲ button moves it).
 
 The video is served by the Jupyter server itself (``/files/...`` in JupyterLab, ``/voila/files/...`` in Voilà; see
 :mod:`vidqa.widgets.serving`), never through the widget's state.
@@ -22,14 +27,10 @@ The video is served by the Jupyter server itself (``/files/...`` in JupyterLab, 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import os
-import queue
 import re
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -38,12 +39,14 @@ from typing import Any
 import anywidget
 import traitlets
 
+from vidqa.annotate.notes import Executor, clean_tags
 from vidqa.config import package_root, repo_root
-from vidqa.errors import NotFoundError, VidqaError
-from vidqa.records import MediaFile, Note, Video
+from vidqa.errors import VidqaError
+from vidqa.pipeline.notes import VideoNotes, audio_ext, find_or_ingest
+from vidqa.records import Note, Video
 from vidqa.store import Store, open_store
 
-__all__ = ["DEFAULT_KEYMAP", "VideoPlayer", "widget_file"]
+__all__ = ["DEFAULT_KEYMAP", "OVERLAY_POSITIONS", "VideoPlayer", "widget_file", "audio_ext"]
 
 log = logging.getLogger(__name__)
 
@@ -56,24 +59,14 @@ DEFAULT_KEYMAP: dict[str, str] = {
     "frame_forward": ".",
     "slower": "[",
     "faster": "]",
+    "overlay": "o",
 }
 """Action -> ``KeyboardEvent.key`` (letters match either case; ``" "`` is SPACE)."""
 
-SEEK_STEP_S = 5.0
+OVERLAY_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right", "outside")
+"""Where the time overlay sits: a corner of the picture, or ``outside`` (a strip above it, covering nothing)."""
 
-_MIME_EXT = {
-    "audio/webm": "webm",
-    "video/webm": "webm",
-    "audio/ogg": "ogg",
-    "audio/mp4": "mp4",
-    "video/mp4": "mp4",
-    "audio/aac": "mp4",
-    "audio/x-m4a": "mp4",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/wave": "wav",
-    "audio/mpeg": "mp3",
-}
+SEEK_STEP_S = 5.0
 
 
 def widget_file(name: str) -> Path:
@@ -91,70 +84,6 @@ def widget_file(name: str) -> Path:
                      "reinstall vidqa.")
 
 
-def audio_ext(mime: str | None) -> str:
-    """File extension for a recording's MIME type (``audio/webm;codecs=opus`` -> ``webm``)."""
-    base = (mime or "").split(";")[0].strip().lower()
-    return _MIME_EXT.get(base, "audio")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the transcription worker: one thread, one queue, shared by every player in the process
-# ---------------------------------------------------------------------------------------------------------------
-class _Worker:
-    def __init__(self) -> None:
-        self.q: queue.Queue[tuple[Callable[[], None], VideoPlayer | None]] = queue.Queue()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
-
-    def submit(self, job: Callable[[], None], player: VideoPlayer | None = None) -> None:
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="vidqa-notes-worker", daemon=True)
-                self.thread.start()
-        if player is not None:
-            player._job_started()
-        self.q.put((job, player))
-
-    def _run(self) -> None:
-        while True:
-            job, player = self.q.get()
-            try:
-                job()
-            except Exception:  # a job reports its own errors; never let the worker die
-                log.exception("vidqa notes worker job failed")
-            finally:
-                if player is not None:
-                    player._job_finished()
-                self.q.task_done()
-
-
-_WORKER = _Worker()
-
-STALE_RECORDING_S = 15 * 60.0
-"""A voice note still ``recording`` after this long lost its audio (the page or the kernel went away)."""
-
-
-def _age(stamp: str | None, now: float) -> float:
-    """Seconds since an ISO-8601 time stored by the store (infinite when unknown)."""
-    from datetime import datetime
-
-    try:
-        return now - datetime.fromisoformat(stamp).timestamp() if stamp else math.inf
-    except ValueError:
-        return math.inf
-_thread_stores: threading.local = threading.local()
-
-
-def _worker_store(path: Path) -> Store:
-    """The worker thread's own connection to a database (SQLite connections are not shared across threads)."""
-    stores: dict[str, Store] = getattr(_thread_stores, "stores", None) or {}
-    _thread_stores.stores = stores
-    key = str(Path(path).resolve())
-    if key not in stores:
-        stores[key] = Store(key)
-    return stores[key]
-
-
 def _note_dict(n: Note) -> dict[str, Any]:
     return {
         "id": n.id, "t": n.t, "end": n.end, "frame": n.frame_index, "text": n.text, "status": n.status,
@@ -170,7 +99,8 @@ class VideoPlayer(anywidget.AnyWidget):
     ----------
     source:
         A stored video's id (or sha256, or a source it was ingested from), a local path, a URL or a Google Drive
-        link; new sources are ingested first (:func:`vidqa.pipeline.ingest.ingest`).
+        link; new sources are ingested first (:func:`vidqa.pipeline.ingest.ingest`). ``None``: the most recently
+        stored video of ``store`` (which must exist then).
     store:
         A :class:`~vidqa.store.Store` or a database path (default ``$VIDQA_DB`` or ``./data/vidqa.db``).
     lookback:
@@ -182,6 +112,17 @@ class VideoPlayer(anywidget.AnyWidget):
         ``GROQ_API_KEY`` is set, else the local tiny.en.
     keymap:
         Overrides of :data:`DEFAULT_KEYMAP` (action -> key).
+    overlay:
+        Where the time overlay sits (:data:`OVERLAY_POSITIONS`).
+    picker:
+        Show a video picker (the store's videos) and a database picker (``databases`` plus ``*.db`` files found
+        next to the store and in ``./data``, ``../data``): the Voilà app.
+    databases:
+        More database paths to offer in the picker.
+    executor:
+        Runs transcriptions (default: one worker thread shared by every player; ``SyncExecutor()`` in tests).
+    autofocus:
+        Take the keyboard focus when first shown (the keys work at once after "Run All").
 
     Example::
 
@@ -206,13 +147,23 @@ class VideoPlayer(anywidget.AnyWidget):
     mic_state = traitlets.Unicode("idle").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
+    """One short line; the long story is in :attr:`status_detail` (shown on demand)."""
+    status_detail = traitlets.Unicode("").tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Unicode("").tag(sync=True)
     export_formats = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    overlay = traitlets.Unicode("top-left").tag(sync=True)
+    autofocus = traitlets.Bool(True).tag(sync=True)
+    picker = traitlets.Bool(False).tag(sync=True)
+    videos = traitlets.List().tag(sync=True)
+    """``[{"id", "title", "duration"}]``: the store's videos (for the picker)."""
+    db_path = traitlets.Unicode("").tag(sync=True)
+    databases = traitlets.List().tag(sync=True)
+    """``[{"path", "label"}]``: databases the picker offers."""
 
     def __init__(
         self,
-        source: str | os.PathLike[str],
+        source: str | os.PathLike[str] | None = None,
         *,
         store: Store | str | os.PathLike[str] | None = None,
         lookback: float = 0.0,
@@ -220,21 +171,30 @@ class VideoPlayer(anywidget.AnyWidget):
         backend: str = "auto",
         model: str | None = None,
         keymap: dict[str, str] | None = None,
+        overlay: str = "top-left",
+        picker: bool = False,
+        databases: list[str | os.PathLike[str]] | None = None,
+        executor: Executor | None = None,
+        autofocus: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._store = store if isinstance(store, Store) else open_store(store)
+        if source is None or str(source) == "":
+            # Nothing to ingest: the database must exist already (never create an empty one by mistake).
+            self._store = store if isinstance(store, Store) else open_store(store, create=False)
+        else:
+            self._store = store if isinstance(store, Store) else open_store(store)
+        self._owns_store = not isinstance(store, Store)
         self.backend = backend
         self.model = model
         self.current_time: float = 0.0
         """Media time last reported by the front-end (seconds)."""
+        self._executor = executor
         self._client_ids: dict[str, int] = {}
-        self._jobs = 0
-        self._jobs_cv = threading.Condition()
         self._refresh_lock = threading.Lock()
         self._page: dict[str, Any] = {}
         self._served = None
-        video = self._resolve(source)
-        self._video = video
+        self._extra_dbs = [Path(d) for d in (databases or [])]
+        video = self._pick_video(self._store, source)
         from vidqa.annotate.exports import EXPORT_FORMATS
 
         km = dict(DEFAULT_KEYMAP)
@@ -242,10 +202,11 @@ class VideoPlayer(anywidget.AnyWidget):
             if action not in DEFAULT_KEYMAP:
                 raise VidqaError(f"Unknown keymap action {action!r}: use {', '.join(DEFAULT_KEYMAP)}.")
             km[action] = str(key)
+        if overlay not in OVERLAY_POSITIONS:
+            raise VidqaError(f"Unknown overlay position {overlay!r}: use {', '.join(OVERLAY_POSITIONS)}.")
         super().__init__(
-            video_id=video.id, title=video.title, duration=float(video.duration or 0.0), fps=float(video.fps or 0.0),
-            mime=_video_mime(video.play_path), keymap=km, lookback=float(lookback), hold_to_talk=bool(hold_to_talk),
-            export_formats=list(EXPORT_FORMATS), **kwargs,
+            keymap=km, lookback=float(lookback), hold_to_talk=bool(hold_to_talk), export_formats=list(EXPORT_FORMATS),
+            overlay=overlay, picker=bool(picker), autofocus=bool(autofocus), **kwargs,
         )
         self._handlers: dict[str, Callable[[dict[str, Any], list[bytes]], Any]] = {
             "hello": self._on_hello,
@@ -261,11 +222,12 @@ class VideoPlayer(anywidget.AnyWidget):
             "summarize": self._on_summarize,
             "time": self._on_time,
             "mic": self._on_mic,
+            "clip": self._on_clip,
+            "open": self._on_open,
         }
         self.on_msg(self._dispatch)
-        self._warm_up()
-        self._recover_interrupted()
-        self._refresh_notes()
+        self._notes: VideoNotes = self._attach(video)
+        self._notes.warm_up()
         # The video URL is worked out when a front-end says "hello" (it knows the page: Lab or Voilà, base URL).
 
     # --- public API ----------------------------------------------------------------------------------------------
@@ -280,11 +242,25 @@ class VideoPlayer(anywidget.AnyWidget):
     @property
     def notes(self) -> list[Note]:
         """The video's notes (not deleted), in time order, read from the database."""
-        return self._store.notes(self._video.id)
+        return self._notes.notes()
+
+    @property
+    def note_writer(self) -> VideoNotes:
+        """The :class:`~vidqa.pipeline.notes.VideoNotes` this player writes through."""
+        return self._notes
 
     def seek(self, t: float) -> None:
         """Move the playhead to ``t`` seconds in every open view."""
         self.send({"type": "seek", "t": max(0.0, float(t))})
+
+    def open_video(self, source: str | os.PathLike[str] | None = None, *,
+                   store: str | os.PathLike[str] | None = None) -> Video:
+        """Show another video (and/or database) in this player; ``store`` must name an existing database."""
+        switched = store is not None and self._switch_store(Path(store))
+        video = self._pick_video(self._store, source) if source is not None or switched else self._video
+        if video.id != self._video.id or switched:
+            self._notes = self._attach(video)
+        return video
 
     def export(self, fmt: str, path: str | os.PathLike[str] | None = None) -> Path:
         """Write the notes as ``fmt`` (``srt``, ``vtt``, ``csv``, ``json``, ``eaf``); returns the file's path.
@@ -307,19 +283,12 @@ class VideoPlayer(anywidget.AnyWidget):
 
         result = summarize_video_notes(self._store, self._video.id, model=model, base_url=base_url)
         self.summary = str(result.get("text", ""))
-        self.status = f"Summary by {result.get('model', 'Groq')}."
+        self._say(f"Summary by {result.get('model', 'Groq')}.")
         return result
 
-    def wait_idle(self, timeout: float | None = 60.0) -> bool:
-        """Block until this player's transcriptions are finished; ``False`` on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._jobs_cv:
-            while self._jobs > 0:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._jobs_cv.wait(remaining)
-        return True
+    def wait_idle(self, timeout: float | None = 60.0, *, progress: bool = False) -> bool:
+        """Block until this player's transcriptions are finished; ``False`` on timeout (``progress``: a tqdm bar)."""
+        return self._notes.wait_idle(timeout, progress=progress)
 
     def handle_message(self, content: dict[str, Any], buffers: list[Any] | None = None) -> Any:
         """Process one front-end message (what the browser sends; tests and scripts may call it directly).
@@ -359,34 +328,18 @@ class VideoPlayer(anywidget.AnyWidget):
         if state:
             self.mic_state = state
         if msg.get("message"):
-            self.status = str(msg["message"])
-
-    def _stamp_time(self, msg: dict[str, Any]) -> tuple[float, int | None]:
-        try:
-            t = float(msg.get("t"))
-        except (TypeError, ValueError):
-            t = float("nan")
-        if not math.isfinite(t):
-            raise VidqaError("The stamp has no valid media time (is the video loaded?).")
-        self.current_time = t
-        frame = msg.get("frame")
-        lookback = float(self.lookback or 0.0)
-        t_adj = max(0.0, t - lookback)
-        frame_index: int | None = None
-        if frame is not None and not lookback:
-            frame_index = int(frame)
-        elif self.fps > 0:
-            frame_index = int(t_adj * self.fps + 1e-6)
-        return t_adj, frame_index
+            self._say(str(msg.get("short") or "No microphone: notes are typed."), str(msg["message"]))
+        if state == "unavailable" and (msg.get("note_id") is not None or msg.get("client_id") in self._client_ids):
+            self._notes.mic_unavailable(self._note_id(msg))
 
     def _on_stamp(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        t, frame = self._stamp_time(msg)
-        note = self._store.add_note(self._video.id, t, frame_index=frame, kind="voice", status="recording")
+        kind = str(msg.get("kind") or "voice")
+        note = self._notes.stamp(msg.get("t"), frame=msg.get("frame"), kind=kind)
+        self.current_time = float(msg.get("t"))
         client_id = str(msg.get("client_id") or "")
         if client_id:
             self._client_ids[client_id] = note.id
-        self.send({"type": "stamped", "client_id": client_id, "note_id": note.id, "t": t})
-        self._refresh_notes()
+        self.send({"type": "stamped", "client_id": client_id, "note_id": note.id, "t": note.t})
         return note
 
     def _note_id(self, msg: dict[str, Any]) -> int:
@@ -395,103 +348,60 @@ class VideoPlayer(anywidget.AnyWidget):
             nid = self._client_ids.get(str(msg["client_id"]))
         if nid is None:
             raise VidqaError("That message names no note (its stamp never reached Python?).")
-        note = self._store.note(int(nid), include_deleted=True)
-        if note.video_id != self._video.id:
-            raise NotFoundError(f"Note {nid} belongs to another video.")
-        return note.id
+        return self._notes.note(int(nid)).id
 
     def _on_audio(self, msg: dict[str, Any], buffers: list[Any]) -> Note:
         note_id = self._note_id(msg)
         if not buffers:
             raise VidqaError("The recording arrived without its audio (no binary buffer).")
-        data = bytes(buffers[0])
-        mime = str(msg.get("mime") or "audio/webm")
-        folder = self._store.notes_dir / self._video.id
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / f"{note_id}.{audio_ext(mime)}"
-        tmp = folder / f".{note_id}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-        rel = self._store.relpath(dest)
-        self._store.add_media_file(self._video.id, MediaFile("note_audio", rel, hashlib.sha256(data).hexdigest(),
-                                                             len(data), mime.split(";")[0]))
-        fields: dict[str, Any] = {"audio_path": rel, "audio_mime": mime, "status": "pending", "error": None}
-        note = self._store.note(note_id, include_deleted=True)
-        end = msg.get("end")
-        if end is not None:
-            try:
-                end_adj = max(0.0, float(end) - float(self.lookback or 0.0))
-                if end_adj > note.t:
-                    fields["end"] = end_adj
-            except (TypeError, ValueError):
-                pass
-        note = self._store.update_note(note_id, **fields)
-        self._refresh_notes()
-        self._queue_transcription(note_id)
-        return note
+        return self._notes.save_audio(note_id, bytes(buffers[0]), str(msg.get("mime") or "audio/webm"),
+                                      end=msg.get("end"))
 
-    def _on_retry(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        note_id = self._note_id(msg)
-        note = self._store.note(note_id, include_deleted=True)
-        if not note.audio_path or not self._store.abspath(note.audio_path).exists():
-            raise VidqaError(f"Note {note_id} has no recording to transcribe; edit its text instead.")
-        if msg.get("backend"):
-            self.backend = str(msg["backend"])
-        self._store.update_note(note_id, status="pending", error=None)
-        self._refresh_notes()
-        self._queue_transcription(note_id)
+    def _on_retry(self, msg: dict[str, Any], _b: list[Any]) -> Note:
+        backend = str(msg["backend"]) if msg.get("backend") else None
+        if backend:
+            self.backend = backend
+        return self._notes.retry(self._note_id(msg), backend=backend)
 
-    def _on_typed(self, msg: dict[str, Any], _b: list[Any]) -> Note:
+    def _on_typed(self, msg: dict[str, Any], _b: list[Any]) -> Note | None:
         text = str(msg.get("text") or "")
-        tags = _clean_tags(msg.get("tags"))
+        tags = clean_tags(msg.get("tags"))
         if msg.get("note_id") is not None or msg.get("client_id") in self._client_ids:
-            # A voice stamp whose recording could not start (mic refused): it becomes a typed note.
-            note_id = self._note_id(msg)
-            note = self._store.update_note(note_id, kind="typed", text=text, status="typed", error=None,
-                                           **({"tags": tags} if tags is not None else {}))
-        else:
-            t, frame = self._stamp_time(msg)
-            note = self._store.add_note(self._video.id, t, frame_index=frame, kind="typed", text=text,
-                                        tags=tags or ())
-        self._refresh_notes()
-        return note
+            # a stamp saved at the key press (typed note, or a voice stamp whose microphone failed)
+            return self._notes.type_text(self._note_id(msg), text, tags)
+        return self._notes.add_typed(msg.get("t"), text, frame=msg.get("frame"), tags=tags)
 
     def _on_edit(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        note_id = self._note_id(msg)
-        fields: dict[str, Any] = {}
-        if "text" in msg and msg["text"] is not None:
-            fields["text"] = str(msg["text"])
-            current = self._store.note(note_id, include_deleted=True)
-            if current.status == "error" and fields["text"].strip():
-                fields.update(status="done", error=None)  # the user typed what the recognizer missed
-        tags = _clean_tags(msg.get("tags"))
-        if tags is not None:
-            fields["tags"] = tags
-        if not fields:
-            return self._store.note(note_id)
-        note = self._store.update_note(note_id, **fields)
-        self._refresh_notes()
-        return note
+        times = {k: msg[k] for k in ("t", "end") if k in msg}
+        text = str(msg["text"]) if msg.get("text") is not None else None
+        return self._notes.edit(self._note_id(msg), text=text, tags=clean_tags(msg.get("tags")), **times)
 
     def _on_delete(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        note = self._store.delete_note(self._note_id(msg))
-        self._refresh_notes()
-        self.status = f"Deleted the note at {_hms(note.t)}."
+        note = self._notes.delete(self._note_id(msg))
+        self._say(f"Deleted the note at {_hms(note.t)}.")
         return note
 
     def _on_undo(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        note = self._store.restore_note(self._note_id(msg))
-        self._refresh_notes()
-        self.status = f"Restored the note at {_hms(note.t)}."
+        note = self._notes.restore(self._note_id(msg))
+        self._say(f"Restored the note at {_hms(note.t)}.")
         return note
 
-    def _on_cancel(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        """A stamp whose note was abandoned (mic failed and the typed field was dismissed)."""
+    def _on_cancel(self, msg: dict[str, Any], _b: list[Any]) -> bool:
+        """A stamp whose note was abandoned (the text field was dismissed)."""
+        return self._notes.cancel(self._note_id(msg))
+
+    def _on_clip(self, msg: dict[str, Any], _b: list[Any]) -> int:
+        """Send a note's recording to the front-end to play it back."""
         note_id = self._note_id(msg)
-        note = self._store.note(note_id, include_deleted=True)
-        if note.status == "recording" and not note.text:
-            self._store.delete_note(note_id)
-            self._refresh_notes()
+        data, mime = self._notes.audio(note_id)
+        self.send({"type": "clip", "note_id": note_id, "mime": mime}, [data])
+        return len(data)
+
+    def _on_open(self, msg: dict[str, Any], _b: list[Any]) -> Video:
+        db = msg.get("db")
+        video = self.open_video(msg.get("video"), store=db if db else None)
+        self._say(f"Showing {video.title or video.id}.")
+        return video
 
     def _on_export(self, msg: dict[str, Any], _b: list[Any]) -> Path:
         fmt = str(msg.get("fmt") or "")
@@ -506,41 +416,117 @@ class VideoPlayer(anywidget.AnyWidget):
 
         if not has_groq_key():
             self.summary = ""
-            self.status = ("Summaries use Groq: set GROQ_API_KEY in the environment that runs Jupyter "
-                           "(then restart the kernel) and press Summarise again.")
+            self._say("Summaries need GROQ_API_KEY.",
+                      "Summaries use Groq: set GROQ_API_KEY in the environment that runs Jupyter "
+                      "(then restart the kernel) and press Summarise again.")
             return
         self.busy = "Summarising the notes with Groq…"
-        db = self._store.path
+        store, video_id = self._store, self._video.id
 
         def job() -> None:
             from vidqa.annotate.summarize import summarize_video_notes
 
-            store = Store(db)
             try:
-                result = summarize_video_notes(store, self._video.id)
+                result = summarize_video_notes(store, video_id)
                 self.summary = str(result.get("text", ""))
-                self.status = f"Summary by {result.get('model', 'Groq')}."
+                self._say(f"Summary by {result.get('model', 'Groq')}.")
             except VidqaError as err:
                 self.error = str(err)
             except Exception as err:  # noqa: BLE001
                 self.error = f"Summary failed: {type(err).__name__}: {err}"
             finally:
-                store.close()
-                self.busy = ""
+                store.release_thread()
+                self.busy = self._notes.busy_text()
 
         threading.Thread(target=job, name="vidqa-summary", daemon=True).start()
 
     # --- internals -----------------------------------------------------------------------------------------------
-    def _resolve(self, source: Any) -> Video:
-        key = os.fspath(source) if isinstance(source, os.PathLike) else str(source)
-        found = self._store.find_video(key)
-        if found is None and Path(key).expanduser().exists():
-            found = self._store.find_video(str(Path(key).expanduser().resolve()))
-        if found is not None:
-            return found
-        from vidqa.pipeline.ingest import ingest
+    def _say(self, short: str, detail: str = "") -> None:
+        """The status line (short) and its details (shown on demand)."""
+        self.status_detail = detail
+        self.status = short
 
-        return ingest(key, self._store)
+    @staticmethod
+    def _pick_video(store: Store, source: Any) -> Video:
+        if source is None or str(source) == "":
+            videos = store.videos()
+            if not videos:
+                raise VidqaError(f"No videos in {store.path} yet: pass a source to VideoPlayer (or run "
+                                 f"`vidqa ingest SOURCE --db {store.path}`).")
+            return videos[-1]
+        return find_or_ingest(store, source)
+
+    def _attach(self, video: Video) -> VideoNotes:
+        """Show ``video``: its notes, its file, the picker lists; crash recovery runs on the note worker."""
+        self._video = video
+        self._client_ids = {}
+        def on_change() -> None:
+            if self._notes is notes:  # a job of a video no longer shown changes nothing on screen
+                self._refresh_notes()
+
+        def on_busy(text: str) -> None:
+            if self._notes is notes:
+                self.busy = text
+
+        notes = VideoNotes(self._store, video, executor=self._executor, backend=self.backend, model=self.model,
+                           lookback=self.lookback, on_change=on_change, on_busy=on_busy)
+        self._notes = notes
+        with self.hold_sync():
+            self.video_id = video.id
+            self.title = video.title or video.id
+            self.duration = float(video.duration or 0.0)
+            self.fps = float(video.fps or 0.0)
+            self.mime = _video_mime(video.play_path)
+            self.db_path = str(self._store.path.resolve())
+            self.summary = ""
+            if self.picker:
+                self.videos = [{"id": v.id, "title": v.title or v.id, "duration": float(v.duration or 0.0)}
+                               for v in self._store.videos()]
+                self.databases = self._database_choices()
+        self._refresh_notes()
+        if self._page:
+            self._serve(self._page)
+        notes.recover()
+        return notes
+
+    def _database_choices(self) -> list[dict[str, str]]:
+        current = self._store.path.resolve()
+        found: list[Path] = [current, *self._extra_dbs]
+        cwd = Path.cwd()
+        for folder in (current.parent, cwd / "data", cwd.parent / "data", cwd):
+            if folder.is_dir():
+                found += sorted(folder.glob("*.db"))
+        out, seen = [], set()
+        for p in found:
+            try:
+                rp = p.resolve()
+            except OSError:
+                continue
+            if rp in seen or not rp.is_file():
+                continue
+            seen.add(rp)
+            try:
+                label = os.path.relpath(rp, cwd)
+            except ValueError:
+                label = str(rp)
+            out.append({"path": str(rp), "label": label if len(label) < len(str(rp)) else str(rp)})
+        return out
+
+    def _switch_store(self, path: Path) -> bool:
+        """Use the database at ``path`` (it must exist and hold videos); ``False`` when it is the current one."""
+        if path.expanduser().resolve() == self._store.path.resolve():
+            return False
+        new = open_store(path.expanduser(), create=False)  # never an empty database by mistake
+        if not new.videos():
+            new.close()
+            raise VidqaError(f"{path} holds no videos yet: ingest one first (`vidqa ingest SOURCE --db {path}`).")
+        old, owned = self._store, self._owns_store
+        self._store, self._owns_store = new, True
+        self._extra_dbs.append(old.path.resolve())
+        if owned:
+            self._notes.wait_idle(30)
+            old.close()
+        return True
 
     def _serve(self, page: dict[str, Any]) -> None:
         from vidqa.widgets.serving import serve_media
@@ -554,13 +540,13 @@ class VideoPlayer(anywidget.AnyWidget):
         if served.urls != list(self.video_urls):
             self.video_urls = served.urls
         if served.message:
-            self.status = served.message
+            self._say(served.short or served.message, served.message)
         elif not served.urls:
             self.error = f"Cannot work out a URL for {media} on this Jupyter server."
 
-    def _refresh_notes(self, store: Store | None = None) -> None:
+    def _refresh_notes(self) -> None:
         with self._refresh_lock:
-            notes = (store or self._store).notes(self._video.id)
+            notes = self._store.notes(self._video.id)
             self.notes_state = [_note_dict(n) for n in notes]
 
     def _export(self, fmt: str, path: str | os.PathLike[str] | None) -> tuple[Path, str]:
@@ -576,119 +562,14 @@ class VideoPlayer(anywidget.AnyWidget):
         notes = self._store.notes(self._video.id)
         text = export_notes(notes, key, path, video=self._video,
                             media_path=self._store.abspath(self._video.play_path or self._video.path))
-        self.status = f"Exported {len(notes)} note(s) as {key.upper()} to {path}"
+        self._say(f"Exported {len(notes)} note(s) as {key.upper()}: {path.name}", f"Written to {path}")
         return path, text
 
-    def _settings(self):
-        from vidqa.analyze.transcribe import TranscribeSettings
-
-        # Notes need text, not word timings: skipping the word alignment pass cuts ~25 % off the wait.
-        return TranscribeSettings(backend=self.backend, model=self.model, word_timestamps=False, snap_words=False)
-
-    def _warm_up(self) -> None:
-        """Load the local speech model in the worker now, so the first note does not wait for it."""
-        try:
-            settings = self._settings()
-            if settings.resolved_backend() != "local":
-                return
-        except Exception:  # noqa: BLE001 - a bad backend name is reported when a note is transcribed
-            return
-
-        def job() -> None:
-            from vidqa.analyze.transcribe import local_model
-
-            try:
-                local_model(settings.model, compute_type=settings.compute_type, cpu_threads=settings.cpu_threads)
-            except Exception:
-                log.warning("could not preload the speech model", exc_info=True)
-
-        _WORKER.submit(job, None)
-
-    def _recover_interrupted(self, *, stale_after: float = STALE_RECORDING_S) -> None:
-        """Pick up notes a killed kernel or a closed page left behind.
-
-        A recording whose audio arrived but was never transcribed (``pending``/``transcribing``) is queued again. A
-        stamp whose recording never arrived (``recording`` for longer than ``stale_after`` seconds) becomes an
-        ``error`` note that keeps its stamp: the user can type its text or delete it.
-        """
-        now = time.time()
-        for note in self._store.notes(self._video.id):
-            if note.status in ("pending", "transcribing") and note.audio_path:
-                if self._store.abspath(note.audio_path).exists():
-                    self._store.update_note(note.id, status="pending")
-                    self._queue_transcription(note.id)
-                else:
-                    self._store.update_note(note.id, status="error",
-                                            error="The recording's file is missing: type the note's text.")
-            elif note.status == "recording" and not note.audio_path and _age(note.updated_at, now) > stale_after:
-                self._store.update_note(
-                    note.id, status="error",
-                    error="The recording was interrupted (kernel restarted or page closed) before its audio "
-                          "arrived; the stamp is kept: type the note's text or delete it.")
-
-    def _queue_transcription(self, note_id: int) -> None:
-        settings = self._settings()
-        db = self._store.path
-
-        def job() -> None:
-            self._transcribe_note(_worker_store(db), note_id, settings)
-
-        _WORKER.submit(job, self)
-
-    def _transcribe_note(self, store: Store, note_id: int, settings: Any) -> None:
-        from vidqa.analyze.transcribe import transcribe, transcript_text
-
-        try:
-            note = store.note(note_id, include_deleted=True)
-            if not note.audio_path:
-                return
-            if note.text.strip():  # the user typed the note's text while it waited: theirs wins
-                store.update_note(note_id, status="done", error=None)
-                return
-            store.update_note(note_id, status="transcribing", error=None)
-            self._refresh_notes(store)
-            path = store.abspath(note.audio_path)
-            try:
-                backend = settings.resolved_backend()
-                segments = transcribe(path, settings, progress=False)
-                text = transcript_text(segments).strip()
-            except VidqaError as err:
-                store.update_note(note_id, status="error", error=str(err))
-                return
-            except Exception as err:  # noqa: BLE001 - shown on the note; audio and stamp stay
-                store.update_note(note_id, status="error", error=f"{type(err).__name__}: {err}")
-                return
-            if not text:
-                store.update_note(note_id, status="error", backend=backend,
-                                  error="No speech was recognised in the recording: retry, or click the note "
-                                        "and type its text.")
-                return
-            label = f"{backend}:{settings.resolved_model()}"
-            if store.note(note_id, include_deleted=True).text.strip():
-                # typed while transcribing: keep the user's text, never overwrite it with the machine's
-                store.update_note(note_id, status="done", error=None, backend=label)
-                return
-            store.update_note(note_id, status="done", text=text, error=None, backend=label)
-        except Exception:  # noqa: BLE001 - e.g. the database went away: log, keep the worker alive
-            log.error("transcribing note %s failed:\n%s", note_id, traceback.format_exc())
-        finally:
-            try:
-                self._refresh_notes(store)
-            except Exception:
-                log.warning("could not refresh the notes list", exc_info=True)
-
-    def _job_started(self) -> None:
-        with self._jobs_cv:
-            self._jobs += 1
-        self.busy = "Transcribing…"
-
-    def _job_finished(self) -> None:
-        with self._jobs_cv:
-            self._jobs -= 1
-            idle = self._jobs == 0
-            self._jobs_cv.notify_all()
-        if idle:
-            self.busy = ""
+    @traitlets.observe("lookback")
+    def _lookback_changed(self, change: dict[str, Any]) -> None:
+        notes = getattr(self, "_notes", None)
+        if notes is not None:
+            notes.lookback = float(change["new"] or 0.0)
 
     @traitlets.validate("keymap")
     def _validate_keymap(self, proposal: dict[str, Any]) -> dict[str, str]:
@@ -698,13 +579,12 @@ class VideoPlayer(anywidget.AnyWidget):
             raise traitlets.TraitError(f"Unknown keymap action(s) {sorted(unknown)}: use {', '.join(DEFAULT_KEYMAP)}.")
         return {**DEFAULT_KEYMAP, **{k: str(v) for k, v in value.items()}}
 
-
-def _clean_tags(tags: Any) -> list[str] | None:
-    if tags is None:
-        return None
-    if isinstance(tags, str):
-        tags = re.split(r"[,\s]+", tags)
-    return [str(t).strip().lstrip("#") for t in tags if str(t).strip().lstrip("#")]
+    @traitlets.validate("overlay")
+    def _validate_overlay(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        if value not in OVERLAY_POSITIONS:
+            raise traitlets.TraitError(f"Unknown overlay position {value!r}: use {', '.join(OVERLAY_POSITIONS)}.")
+        return value
 
 
 def _video_mime(path: str | None) -> str:

@@ -54,10 +54,12 @@ class ServedMedia:
     linked: str | None = None
     """``hardlink``, ``symlink`` or ``copy`` when the file had to be put under the served folder."""
     message: str = ""
-    """One line for the player's status line."""
+    """What happened, in full (the player shows it on demand)."""
     rel_root: str | None = None
     rel_cwd: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    short: str = ""
+    """:attr:`message` in a few words, for the player's one-line status."""
 
 
 def find_server(cwd: str | Path | None = None, servers: list[dict[str, Any]] | None = None) -> ServerInfo | None:
@@ -198,10 +200,12 @@ def serve_media(
     urls, rel_root, rel_cwd = compute(target)
     msg = (f"The video is outside the folder Jupyter serves; it was {_how_words(how)} {target} "
            f"(delete that folder to free it).")
+    short = f"Video {_how_words(how).split()[0]} into {folder.name}/ (outside the served folder)."
     if not urls:
         msg = (f"Cannot serve {media} to the browser: no URL of this Jupyter server reaches it, even after "
                f"linking it to {target}. Start Jupyter in a folder that holds the notebook.")
-    return ServedMedia(target, urls, how, msg, rel_root, rel_cwd, {"voila": voila})
+        short = "Cannot serve the video to the browser."
+    return ServedMedia(target, urls, how, msg, rel_root, rel_cwd, {"voila": voila}, short=short)
 
 
 def link_into(media: str | Path, folder: str | Path) -> tuple[Path, str]:
@@ -269,3 +273,78 @@ def _clean_rel(rel: str | None) -> str | None:
 
 def _how_words(how: str) -> str:
     return {"hardlink": "hard-linked to", "symlink": "symlinked to", "copy": "copied to"}.get(how, how)
+
+
+# --- keeping the shipped notebooks clean -------------------------------------------------------------------------
+KEEP_CELL_METADATA = ("tags",)
+
+
+def clean_notebook(nb: dict[str, Any], original: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``nb`` without outputs, execution counts, widget state or volatile metadata (in place; also returned).
+
+    The notebook-level metadata is ``original``'s when given (what the tracked file had), else only ``kernelspec``
+    and ``language_info.name``; cells keep only their ``tags``.
+    """
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata") or {}
+        cell["metadata"] = {k: meta[k] for k in KEEP_CELL_METADATA if k in meta}
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    if original is not None:
+        nb["metadata"] = original.get("metadata", {})
+    else:
+        meta = nb.get("metadata") or {}
+        clean: dict[str, Any] = {}
+        if "kernelspec" in meta:
+            clean["kernelspec"] = meta["kernelspec"]
+        lang = (meta.get("language_info") or {}).get("name")
+        if lang:
+            clean["language_info"] = {"name": lang}
+        nb["metadata"] = clean
+    return nb
+
+
+def clean_on_save(folders: list[str | Path]):
+    """A Jupyter ``FileContentsManager.pre_save_hook`` that saves notebooks directly in ``folders`` clean
+    (:func:`clean_notebook`, keeping the notebook metadata the file had); other notebooks are saved untouched.
+
+    In a ``jupyter_server_config.py``::
+
+        from vidqa.widgets.serving import clean_on_save
+        c.FileContentsManager.pre_save_hook = clean_on_save(["/path/to/notebooks"])
+    """
+    import json
+
+    roots = {Path(f).expanduser().resolve() for f in folders}
+
+    def hook(model: dict[str, Any], path: str, contents_manager: Any, **_kw: Any) -> None:
+        if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
+            return
+        file = (Path(getattr(contents_manager, "root_dir", ".")) / path).resolve()
+        if file.parent not in roots:
+            return
+        original = None
+        if file.is_file():
+            try:
+                original = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                original = None
+        clean_notebook(model["content"], original)
+
+    return hook
+
+
+def clean_notebook_on_save(model: dict[str, Any], path: str, contents_manager: Any, **kw: Any) -> None:
+    """A ``FileContentsManager.pre_save_hook`` for the repository's own ``notebooks/``: they are saved clean.
+
+    Opening and running ``notebooks/annotate.ipynb`` in JupyterLab would otherwise write outputs and the kernel's
+    ``language_info`` into the tracked file (autosave). Other notebooks are saved untouched::
+
+        jupyter lab --FileContentsManager.pre_save_hook=vidqa.widgets.serving.clean_notebook_on_save
+    """
+    from vidqa.config import repo_root
+
+    root = repo_root()
+    if root is not None:
+        clean_on_save([root / "notebooks"])(model, path, contents_manager, **kw)
