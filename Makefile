@@ -41,7 +41,7 @@ test: install-test
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lab: install
-	$(PYTHON) -m jupyter lab notebooks/
+	$(PYTHON) -m jupyter lab notebooks/ --FileContentsManager.pre_save_hook=vidqa.widgets.serving.clean_notebook_on_save
 
 bench: install-test
 	$(PYTHON) benchmarks/bench_core.py

@@ -597,3 +597,28 @@ def test_eaf_functions_take_the_data_folder_as_data(tmp_path, clips):
         to_eaf(notes, video=v)  # a relative path and no folder: refuse rather than guess
     text = to_eaf(notes, video=v, data_dir=root)
     assert (root / v.play_path).resolve().as_uri() in text
+
+
+def test_the_sweep_never_deletes_media_of_another_database_in_the_same_folder(tmp_path):
+    import shutil
+
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.store import Store
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample.mp4"
+    first = Store(tmp_path / "vidqa.db")
+    video = ingest(str(sample), first, progress=False, make_proxy=False)
+    kept = sorted(first.media_dir.glob(f"{video.sha256}.*"))
+    assert kept
+    other_clip = tmp_path / "other.mp4"
+    data = bytearray(sample.read_bytes())
+    data[-64:] = bytes(64)
+    other_clip.write_bytes(bytes(data))
+    second = Store(tmp_path / "other.db")
+    ingest(str(other_clip), second, progress=False, make_proxy=False)  # sweeps the shared media/ folder
+    assert all(p.exists() for p in kept), "the other database's media were deleted"
+    (tmp_path / "broken.db").write_text("not a database")
+    orphan = second.media_dir / ("f" * 64 + ".mp4")
+    shutil.copy(other_clip, orphan)
+    ingest(str(other_clip), second, progress=False, make_proxy=False)
+    assert orphan.exists()  # an unreadable neighbour: nothing counts as an orphan

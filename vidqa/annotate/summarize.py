@@ -17,6 +17,8 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import logging
 import re
 from collections.abc import Sequence
@@ -136,27 +138,26 @@ def summarize_notes(
     return _complete(notes, video, _resolve_model(model), base_url, max_notes, timeout, policy)[0]
 
 
-def summarize_video_notes(store: Any, video_id: str, **kw: Any) -> dict[str, Any]:
-    """Summarise a stored video's notes, save the summary (``store.add_summary``) and return it.
+@dataclass
+class Summary:
+    """A summary of a video's notes and what made it."""
 
-    Keyword arguments are those of :func:`summarize_notes` (``model``, ``base_url``, ``max_notes``, ``timeout``,
-    ``policy``).
-    Returns ``{"id", "text", "model", "video_id", "n_notes"}``; ``model`` is the one the API answered with.
+    text: str
+    model: str
+    """The model the API answered with."""
+    n_notes: int
 
-    Example::
 
-        summarize_video_notes(store, "3f2a9c1b0d4e")["text"]
-    """
-    video = store.video(video_id)
-    kw.pop("video", None)
+def summarize(notes: Sequence[Note], *, video: Video | None = None, **kw: Any) -> Summary:
+    """Like :func:`summarize_notes`, with the model that answered and the number of notes used (pure: the caller
+    stores it; :func:`vidqa.pipeline.summaries.summarize_video_notes` does)."""
     model = _resolve_model(kw.pop("model", None))
     base_url, max_notes, timeout = kw.pop("base_url", None), kw.pop("max_notes", 500), kw.pop("timeout", 120.0)
     policy = kw.pop("policy", None)
     if kw:
-        raise TypeError(f"summarize_video_notes() got unexpected keyword arguments {sorted(kw)}")
-    text, used_model, n = _complete(store.notes(video.id), video, model, base_url, max_notes, timeout, policy)
-    summary_id = store.add_summary(video.id, used_model, text)
-    return {"id": summary_id, "text": text, "model": used_model, "video_id": video.id, "n_notes": n}
+        raise TypeError(f"summarize() got unexpected keyword arguments {sorted(kw)}")
+    text, used_model, n = _complete(notes, video, model, base_url, max_notes, timeout, policy)
+    return Summary(text, used_model, n)
 
 
-__all__ = ["SUMMARY_MODEL_ENV", "SYSTEM_PROMPT", "build_messages", "summarize_notes", "summarize_video_notes"]
+__all__ = ["SUMMARY_MODEL_ENV", "SYSTEM_PROMPT", "Summary", "build_messages", "summarize", "summarize_notes"]

@@ -54,7 +54,7 @@ def notes_summarize(video, model, db) -> None:
     Example:
         GROQ_API_KEY=... vidqa notes summarize 3f2a9c1b7d4e
     """
-    from vidqa.annotate.summarize import summarize_video_notes
+    from vidqa.pipeline.summaries import summarize_video_notes
 
     store = open_db(db)
     click.echo(summarize_video_notes(store, store.video(video).id, model=model)["text"])

@@ -332,13 +332,34 @@ def known_video(store: Store, source: str | os.PathLike[str] | Source) -> Video 
     return known if _unchanged(store, key, known, st) else None
 
 
+def _shas_of_the_data_folder(store: Store) -> set[str] | None:
+    """Every sha256 stored by any vidqa database in the store's folder (they share ``media/``), or ``None`` when one
+    of them cannot be read (then no media file counts as an orphan: nothing is deleted that might be in use)."""
+    import sqlite3
+
+    shas = {v.sha256 for v in store.videos()}
+    for other in store.root.glob("*.db"):
+        if other.resolve() == store.path.resolve():
+            continue
+        try:
+            conn = sqlite3.connect(f"file:{other.resolve()}?mode=ro", uri=True, timeout=5)
+            try:
+                shas |= {r[0] for r in conn.execute("SELECT sha256 FROM videos")}
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return None
+    return shas
+
+
 def sweep_leftovers(store: Store) -> list[Path]:
     """Delete what killed ingests left in the data folder; returns the deleted paths. :func:`ingest` calls it.
 
     - temp files ``media/.<name>.<pid>.tmp*`` (partial browser-playable copies, half-copied originals, WAVs)
       whose process no longer exists;
-    - ``media/<sha256>.*`` files (original, WAV, proxy) of no stored video, unless an ingest holds that sha256's
-      lock (it is still making them);
+    - ``media/<sha256>.*`` files (original, WAV, proxy) of no video stored in any database of the data folder (they
+      share ``media/``), unless an ingest holds that sha256's lock (it is still making them); when another ``*.db``
+      there cannot be read, no media file is treated as an orphan;
     - stale locks, and finished downloads in ``cache/downloads`` older than :data:`STALE_DOWNLOAD_S` (a ``.part``
       and its ``.part.json`` are kept: the next download of that URL resumes from them).
 
@@ -349,8 +370,8 @@ def sweep_leftovers(store: Store) -> list[Path]:
     """
     removed: list[Path] = []
     media = store.media_dir
+    known = _shas_of_the_data_folder(store) if media.is_dir() else None
     if media.is_dir():
-        known = {v.sha256 for v in store.videos()}
         orphans: dict[str, list[Path]] = {}
         locks: list[str] = []
         for entry in os.scandir(media):
@@ -365,7 +386,7 @@ def sweep_leftovers(store: Store) -> list[Path]:
                 locks.append(m.group(1))
                 continue
             m = _OWNED.match(name)
-            if m and m.group(1) not in known:
+            if m and known is not None and m.group(1) not in known:
                 orphans.setdefault(m.group(1), []).append(Path(entry.path))
         for sha in sorted(set(orphans) | set(locks)):
             with _ShaLock(media, sha, blocking=False) as held:

@@ -181,6 +181,8 @@ class Note:
     updated_at: str | None = None
     end: float | None = None
     """End of the span the note covers, when known (e.g. stamp + recording length)."""
+    audio_mime: str | None = None
+    """Media type of the voice recording (``audio/webm;codecs=opus`` ...), when there is one."""
 
 
 @dataclass

@@ -105,4 +105,5 @@ def _note(r: sqlite3.Row) -> Note:
         id=r["id"], video_id=r["video_id"], t=r["t"], frame_index=r["frame_index"], kind=r["kind"], text=r["text"],
         status=r["status"], error=r["error"], audio_path=r["audio_path"], tags=json.loads(r["tags"]),
         backend=r["backend"], created_at=r["created_at"], updated_at=r["updated_at"], end=r["end"],
+        audio_mime=r["audio_mime"],
     )

@@ -279,7 +279,7 @@ class VideoPlayer(anywidget.AnyWidget):
 
             raise MissingKeyError(
                 "Summaries use Groq: set GROQ_API_KEY in the environment that runs Jupyter, then try again.")
-        from vidqa.annotate.summarize import summarize_video_notes
+        from vidqa.pipeline.summaries import summarize_video_notes
 
         result = summarize_video_notes(self._store, self._video.id, model=model, base_url=base_url)
         self.summary = str(result.get("text", ""))
@@ -424,7 +424,7 @@ class VideoPlayer(anywidget.AnyWidget):
         store, video_id = self._store, self._video.id
 
         def job() -> None:
-            from vidqa.annotate.summarize import summarize_video_notes
+            from vidqa.pipeline.summaries import summarize_video_notes
 
             try:
                 result = summarize_video_notes(store, video_id)
