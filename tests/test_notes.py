@@ -135,7 +135,7 @@ def test_find_server_picks_the_deepest_root_holding_cwd(tmp_path):
 # the widget's message handlers
 # ---------------------------------------------------------------------------------------------------------------
 def test_player_state_has_no_media_bytes_and_widget_files_resolve(ingested):
-    from vidqa.widgets.player import widget_file
+    from vidqa.widgets.assets import widget_module
 
     store, video = ingested
     player = _player(store, video)
@@ -143,7 +143,8 @@ def test_player_state_has_no_media_bytes_and_widget_files_resolve(ingested):
     assert len(json.dumps(state)) < 200_000  # the JS/CSS source plus small values, never the video
     assert "export default" in state["_esm"] and ".vidqa-player" in state["_css"]
     assert state["video_id"] == video.id and state["fps"] == pytest.approx(25.0)
-    assert widget_file("player.js").read_text() == state["_esm"]  # the ES module the front-end gets
+    assert widget_module("player.js", deps=["dom.js"]) == state["_esm"]  # the one ES module the front-end gets
+    assert "import {" not in state["_esm"] and "function isEditable" in state["_esm"]  # dom.js inlined
     player.handle_message({"type": "hello", "base_url": "/", "app_url": "/lab", "pathname": "/lab/tree/a.ipynb"})
     assert player.video_urls and all(u.endswith(".mp4") for u in player.video_urls)
     assert player.error == ""

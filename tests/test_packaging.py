@@ -27,7 +27,7 @@ def test_wheel_ships_the_widget_front_end_and_the_console_script(wheel):
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         assert {"vidqa/_widgets/player.js", "vidqa/_widgets/player.css", "vidqa/_widgets/review.js",
-                "vidqa/_widgets/tiers.js"} <= names
+                "vidqa/_widgets/tiers.js", "vidqa/_widgets/dom.js"} <= names
         assert {"vidqa/questions/ontology.yaml", "vidqa/py.typed"} <= names  # package data
         assert (ROOT / "widgets" / "player.js").read_bytes() == z.read("vidqa/_widgets/player.js")
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -40,7 +40,7 @@ def test_installed_wheel_loads_the_widget_files_from_the_package(wheel, tmp_path
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
                    check=True, capture_output=True, timeout=300)
-    code = ("import vidqa.widgets.player as p; print(p.widget_file('player.js')); "
+    code = ("import vidqa.widgets.assets as a, vidqa.widgets.player as p; print(a.widget_file('player.js')); "
             "print(p.VideoPlayer._esm[:200] if isinstance(p.VideoPlayer._esm, str) else p.VideoPlayer._esm)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(target)})
@@ -50,7 +50,7 @@ def test_installed_wheel_loads_the_widget_files_from_the_package(wheel, tmp_path
 
 
 def test_editable_checkout_finds_the_top_level_widgets():
-    from vidqa.widgets.player import widget_file
+    from vidqa.widgets.assets import widget_file
 
     assert widget_file("player.js").read_text() == (ROOT / "widgets" / "player.js").read_text()
     es_module = (ROOT / "widgets" / "player.js").read_text()

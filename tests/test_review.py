@@ -433,8 +433,8 @@ def test_review_module_inlines_the_tiers_module(tmp_path):
 
     from vidqa.widgets.assets import inline_modules, widget_module
 
-    esm = widget_module("review.js", deps=["tiers.js"])
-    assert "from \"./tiers.js\"" not in esm and "export function renderTiers" not in esm
+    esm = widget_module("review.js", deps=["dom.js", "tiers.js"])
+    assert "from \"./tiers.js\"" not in esm and "from \"./dom.js\"" not in esm and "export function renderTiers" not in esm
     assert "const { renderTiers } = __vidqa_tiers_js;" in esm and "export default" in esm
     code = "\n".join(line for line in esm.splitlines() if not line.lstrip().startswith("//"))
     assert "innerHTML" not in code and "insertAdjacentHTML" not in code  # text goes in with textContent / value

@@ -10,6 +10,8 @@
 // Layout slots: `.vidqa-tiers` (under the controls, empty and hidden here) is where a review widget puts its cue
 // tiers; the time overlay (`.vidqa-hud`) sits in a corner of the picture or in `.vidqa-hud-outside` above it.
 
+import { el, hms, isEditable, keyName, pageConfig } from "./dom.js";
+
 const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 const OVERLAYS = ["top-left", "top-right", "bottom-left", "bottom-right", "outside"];
 const ACTION_LABELS = {
@@ -27,14 +29,6 @@ const BUSY_STATES = new Set(["recording", "pending", "transcribing"]);
 const SPAN_DEFAULT = 2.0; // seconds a note without an end covers (vidqa.annotate.notes.DEFAULT_SPAN_S)
 const AUTOFOCUS_WINDOW_MS = 15000;
 
-function pad(n, w) { return String(n).padStart(w, "0"); }
-
-function hms(t) {
-  if (!Number.isFinite(t) || t < 0) t = 0;
-  const ms = Math.round(t * 1000);
-  return `${pad(Math.floor(ms / 3600000), 2)}:${pad(Math.floor((ms % 3600000) / 60000), 2)}:` +
-    `${pad(Math.floor((ms % 60000) / 1000), 2)}.${pad(ms % 1000, 3)}`;
-}
 
 // mm:ss.mmm for videos under an hour (note rows), hh:mm:ss.mmm otherwise
 function clock(t, long) { return long ? hms(t) : hms(t).slice(3); }
@@ -48,41 +42,12 @@ function parseTime(text) {
   return parts.reduce((acc, p) => acc * 60 + parseFloat(p), 0);
 }
 
-function keyName(k) {
-  if (k === " ") return "Space";
-  return k.length === 1 ? k.toUpperCase() : k;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function button(cls, text, title) {
   const b = el("button", `vidqa-btn ${cls}`, text);
   b.type = "button";
   b.tabIndex = -1;
   if (title) b.title = title;
   return b;
-}
-
-function pageConfig() {
-  try {
-    const node = document.getElementById("jupyter-config-data");
-    return node ? JSON.parse(node.textContent || "{}") : {};
-  } catch (_e) {
-    return {};
-  }
-}
-
-// A place where keys type text (the player's own keys must not fire there). A range slider is not one.
-function isEditable(target) {
-  if (!target || target.nodeType !== 1) return false;
-  const tag = target.tagName;
-  if (tag === "INPUT") return (target.type || "text") !== "range";
-  return tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
 }
 
 function pickMime() {

@@ -5,6 +5,7 @@
 // listed (transcript words, audio events with their times, OCR lines); prompt, answer, options, window and category
 // are editable; Accept / Reject (with a reason) / Skip, all by keyboard. All user/model text is set with
 // textContent or an input's value, never innerHTML.
+import { el, hms, isEditable, keyName, pageConfig } from "./dom.js";
 import { renderTiers } from "./tiers.js";
 
 const ACTION_LABELS = {
@@ -25,44 +26,8 @@ const ACTION_LABELS = {
 const REASONS = ["the answer is heard (audio-only answerable)", "wrong gold answer", "ambiguous question",
   "the question gives the answer away", "needs no audio", "needs no video", "bad window", "cue not visible"];
 
-function hms(t) {
-  if (!Number.isFinite(t) || t < 0) t = 0;
-  const ms = Math.round(t * 1000);
-  const h = Math.floor(ms / 3600000);
-  const m = Math.floor((ms % 3600000) / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  const r = ms % 1000;
-  const p = (n, w) => String(n).padStart(w, "0");
-  return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)}.${p(r, 3)}`;
-}
 const secs = (t) => (Number.isFinite(Number(t)) && t !== null ? `${Number(t).toFixed(2)} s` : "?");
 
-function keyName(k) {
-  if (k === " ") return "Space";
-  return k.length === 1 ? k.toUpperCase() : k;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function pageConfig() {
-  try {
-    const node = document.getElementById("jupyter-config-data");
-    return node ? JSON.parse(node.textContent || "{}") : {};
-  } catch (_e) {
-    return {};
-  }
-}
-
-function isEditable(target) {
-  if (!target || target.nodeType !== 1) return false;
-  const tag = target.tagName;
-  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
-}
 
 export default {
   render({ model, el: host }) {

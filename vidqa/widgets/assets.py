@@ -15,15 +15,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
+from vidqa.config import package_root, repo_root
 from vidqa.errors import VidqaError
-from vidqa.widgets.player import widget_file
 
 __all__ = ["inline_modules", "widget_file", "widget_module"]
 
 _IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*["\']\./([\w.-]+\.js)["\']\s*;?[ \t]*$', re.MULTILINE)
 _EXPORT_DECL = re.compile(r"^export\s+((?:async\s+)?function\*?|const|let|class)\s+([A-Za-z_$][\w$]*)", re.MULTILINE)
 _EXPORT_LIST = re.compile(r"^export\s*\{([^}]*)\}\s*;?[ \t]*$", re.MULTILINE)
+
+
+def widget_file(name: str) -> Path:
+    """The front-end file ``name`` (``player.js``, ``review.css`` ...): ``vidqa/_widgets/`` in a wheel, else the
+    checkout's top-level ``widgets/`` (editable install)."""
+    candidates = [package_root() / "_widgets" / name]
+    root = repo_root()
+    if root is not None:
+        candidates.append(root / "widgets" / name)
+    candidates.append(package_root().parent / "widgets" / name)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise VidqaError(f"The widgets' front-end file {name} is missing (looked in {', '.join(map(str, candidates))}); "
+                     "reinstall vidqa.")
+
 
 
 def _names(spec: str) -> list[tuple[str, str]]:
@@ -83,6 +100,6 @@ def inline_modules(main: str, deps: dict[str, str]) -> str:
 
 
 def widget_module(main: str, deps: Iterable[str] = ()) -> str:
-    """The front-end file ``main`` (see :func:`~vidqa.widgets.player.widget_file`) with ``deps`` inlined."""
+    """The front-end file ``main`` (see :func:`widget_file`) with ``deps`` inlined."""
     sources = {name: widget_file(name).read_text(encoding="utf-8") for name in deps}
     return inline_modules(widget_file(main).read_text(encoding="utf-8"), sources)

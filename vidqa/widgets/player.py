@@ -40,11 +40,11 @@ import anywidget
 import traitlets
 
 from vidqa.annotate.notes import Executor, clean_tags
-from vidqa.config import package_root, repo_root
 from vidqa.errors import VidqaError
 from vidqa.pipeline.notes import VideoNotes, audio_ext, find_or_ingest
 from vidqa.records import Note, Video
 from vidqa.store import Store, open_store
+from vidqa.widgets.assets import widget_file, widget_module
 
 __all__ = ["DEFAULT_KEYMAP", "OVERLAY_POSITIONS", "VideoPlayer", "widget_file", "audio_ext"]
 
@@ -67,21 +67,6 @@ OVERLAY_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right", "ou
 """Where the time overlay sits: a corner of the picture, or ``outside`` (a strip above it, covering nothing)."""
 
 SEEK_STEP_S = 5.0
-
-
-def widget_file(name: str) -> Path:
-    """The front-end file ``name`` (``player.js``/``player.css``): ``vidqa/_widgets/`` in a wheel, else the
-    checkout's top-level ``widgets/`` (editable install)."""
-    candidates = [package_root() / "_widgets" / name]
-    root = repo_root()
-    if root is not None:
-        candidates.append(root / "widgets" / name)
-    candidates.append(package_root().parent / "widgets" / name)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise VidqaError(f"The player's front-end file {name} is missing (looked in {', '.join(map(str, candidates))}); "
-                     "reinstall vidqa.")
 
 
 def _note_dict(n: Note) -> dict[str, Any]:
@@ -130,7 +115,7 @@ class VideoPlayer(anywidget.AnyWidget):
         player
     """
 
-    _esm = widget_file("player.js")
+    _esm = widget_module("player.js", deps=["dom.js"])
     _css = widget_file("player.css")
 
     # --- synced state (no media bytes here: the browser streams the file from the server) -----------------------

@@ -102,7 +102,7 @@ class ReviewWidget(anywidget.AnyWidget):
         How many queue rows the page lists at a time (around the current item).
     """
 
-    _esm = widget_module("review.js", deps=["tiers.js"])
+    _esm = widget_module("review.js", deps=["dom.js", "tiers.js"])
     _css = widget_file("review.css")
 
     reviewer = traitlets.Unicode("").tag(sync=True)
