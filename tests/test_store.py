@@ -92,7 +92,7 @@ def test_notes_edit_delete_undo_persist_across_connections(tmp_path):
         assert [(x.t, x.text, x.tags) for x in notes] == [(12.345, "a <b>bold</b> claim", ["goal"])]
         s.restore_note(gone.id)
         assert len(s.notes(v.id)) == 2
-        with pytest.raises(ValueError):
+        with pytest.raises(StoreError, match="Unknown note fields"):
             s.update_note(n.id, bogus=1)
 
 

@@ -35,6 +35,9 @@ from pathlib import Path
 
 from vidqa.errors import VidqaError
 
+__all__ = ['DEFAULT_MAX_DOWNLOAD_BYTES', 'Settings', 'settings', 'default_db_path', 'locate_db', 'env_flag',
+           'max_download_bytes', 'allowed_roots', 'package_root', 'repo_root', 'bundled_sample']
+
 DEFAULT_MAX_DOWNLOAD_BYTES = 20 * 1024**3
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}

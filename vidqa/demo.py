@@ -17,6 +17,8 @@ import click
 from vidqa.config import bundled_sample, repo_root
 from vidqa.errors import VidqaError
 
+__all__ = ['DEMO_MODELS', 'run_demo', 'main']
+
 DEMO_MODELS = ("local/smollm2", "baseline/random", "baseline/question-only", "baseline/transcript-only")
 
 

@@ -6,6 +6,11 @@ show ``str(err)``: each message says what went wrong and what to do about it, an
 
 from __future__ import annotations
 
+__all__ = ['VidqaError', 'StoreError', 'NotFoundError', 'IngestError', 'SourceNotAllowedError', 'DownloadError',
+           'DownloadTooLargeError', 'NotMediaError', 'DriveError', 'DriveQuotaError', 'DrivePermissionError',
+           'MediaError', 'EmptyMediaError', 'CorruptMediaError', 'NoVideoStreamError', 'ExportError', 'StageError',
+           'ModelUnavailableError', 'TranscriptionError', 'ApiError', 'MissingKeyError']
+
 
 class VidqaError(Exception):
     """Base class of vidqa's errors; the message is meant for the user."""

@@ -17,11 +17,10 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from vidqa.config import settings

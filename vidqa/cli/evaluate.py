@@ -8,6 +8,8 @@ from vidqa.cli import cli
 from vidqa.cli.common import db_option, force_option, open_db, quiet_option
 from vidqa.errors import VidqaError
 
+__all__ = ['TRANSPORT_CHOICES', 'evaluate', 'results']
+
 TRANSPORT_CHOICES = ("native_video", "frames_audio", "frames_transcript", "text")
 
 

@@ -12,6 +12,8 @@ from vidqa.cli import cli
 from vidqa.cli.common import db_option, open_db, print_video, quiet_option
 from vidqa.errors import VidqaError
 
+__all__ = ['ingest', 'probe', 'videos', 'sample']
+
 @cli.command()
 @click.argument("sources", nargs=-1)
 @click.option("--from", "from_file", type=click.File("r"), default=None,

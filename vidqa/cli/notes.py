@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-
 import click
 
 from vidqa.cli import cli
 from vidqa.cli.common import db_option, open_db
+
+__all__ = ['notes', 'notes_export', 'notes_summarize', 'notes_list']
 
 @cli.group()
 def notes() -> None:

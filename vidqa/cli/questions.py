@@ -10,6 +10,8 @@ from vidqa.cli import cli
 from vidqa.cli.common import db_option, force_option, open_db, pick_videos
 from vidqa.records.questions import QUESTION_STATUSES
 
+__all__ = ['questions', 'questions_generate', 'questions_list', 'questions_export', 'questions_stats']
+
 _status_option = click.option("--status", "statuses", multiple=True, type=click.Choice(QUESTION_STATUSES),
                               help="Only questions with this status (repeat for several; default: all).")
 

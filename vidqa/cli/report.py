@@ -9,6 +9,8 @@ import click
 from vidqa.cli import cli
 from vidqa.cli.common import db_option, open_db
 
+__all__ = ['notebook', 'html_cmd', 'serve', 'dataset']
+
 
 def _value(text: str):
     import json

@@ -10,6 +10,8 @@ from vidqa.cli import cli
 from vidqa.cli.common import db_option, force_option, open_db, pick_videos, quiet_option
 from vidqa.errors import VidqaError
 
+__all__ = ['transcribe', 'audio_events', 'detect', 'process', 'run_cmd', 'runs']
+
 
 def _report(results) -> None:
     failed = False
@@ -150,8 +152,9 @@ def process(videos, db, all_, stages, fps, detector, min_confidence, no_ocr, no_
         raise VidqaError("--media-root is for Dask workers: add --workers N or --scheduler tcp://HOST:8786.")
     if workers or scheduler:
         try:
-            from vidqa.pipeline.distributed import process_many
             import distributed  # noqa: F401
+
+            from vidqa.pipeline.distributed import process_many
         except ImportError:
             raise VidqaError("--workers/--scheduler need Dask: pip install 'dask[distributed]'.") from None
         _report(process_many(store, pick_videos(store, videos, all_), stages=chosen, settings=settings,

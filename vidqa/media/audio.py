@@ -16,6 +16,8 @@ import numpy as np
 
 from vidqa.errors import CorruptMediaError, MediaError
 
+__all__ = ['SAMPLE_RATE', 'DecodedAudio', 'decode_audio', 'load_audio', 'write_wav', 'read_wav']
+
 SAMPLE_RATE = 16_000
 
 

@@ -91,8 +91,8 @@ def _card(name: str, questions, flagged: int, results: list[dict[str, Any]], sto
         "a sound) and asks about a visual fact in the same window, so a model must listen and look.", "",
         f"- questions: **{len(questions)}** (status {', '.join(statuses)})",
         f"- left out because one modality alone answers them (modality gate): {flagged}",
-        f"- per category: " + (", ".join(f"{c} {n}" for c, n in sorted(cats.items())) or "none"),
-        f"- modality gate: " + ", ".join(f"{k} {v}" for k, v in sorted(gate.items())), "",
+        "- per category: " + (", ".join(f"{c} {n}" for c, n in sorted(cats.items())) or "none"),
+        "- modality gate: " + ", ".join(f"{k} {v}" for k, v in sorted(gate.items())), "",
         "## Files", "",
         "- `questions.jsonl` / `questions.json` / `questions.csv`: one record per question (fields: id, video_id, "
         "video_sha256, category, template, question, options, answer, answer_index, t_start, t_end, audio_cue, "

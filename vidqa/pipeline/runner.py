@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from vidqa.errors import VidqaError
 from vidqa.records import Video
 
+__all__ = ['StageResult', 'SkipStage', 'Job', 'Outcome', 'plan', 'execute', 'commit', 'run_stage']
+
 if TYPE_CHECKING:
     from vidqa.store import Store
 

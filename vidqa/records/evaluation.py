@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+__all__ = ['TRANSPORTS', 'GATE_CONDITIONS', 'COUNTERFACTUALS', 'RESPONSE_STATUSES', 'SCORE_STATUSES',
+           'ERROR_CATEGORIES', 'EvalRequest', 'EvalResponse', 'EvalScore', 'EvalRun']
+
 TRANSPORTS = ("native_video", "frames_audio", "frames_transcript", "text", "baseline")
 """What the model receives: the window as a video clip (Gemini); sampled frames plus the window's audio; sampled
 frames plus the window's transcript; the question with vidqa's own cues as text (the cascade for text-only models);

@@ -15,6 +15,9 @@ from typing import Any
 
 from vidqa.errors import VidqaError
 
+__all__ = ['QUESTION_STATUSES', 'ANSWER_TYPES', 'REVIEW_VERDICTS', 'EDITABLE_FIELDS', 'QuestionError', 'AudioCue',
+           'VisualCue', 'Evidence', 'Question', 'apply_changes', 'EXAMPLE', 'Review']
+
 QUESTION_STATUSES = ("draft", "validated", "rejected", "dropped")
 ANSWER_TYPES = ("colour", "count", "text", "label", "time_order", "yes_no")
 REVIEW_VERDICTS = ("accept", "reject", "skip", "edit")

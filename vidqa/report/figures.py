@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 
 from vidqa.store import Store
 
+__all__ = ['KIND_COLOURS', 'timeline_figure', 'runs_figure']
+
 KIND_COLOURS = {
     "speech": "#4c78a8", "whistle": "#e45756", "buzzer": "#f58518", "crowd": "#54a24b", "music": "#b279a2",
     "silence": "#bab0ac", "object": "#72b7b2", "text": "#eeca3b", "scene_cut": "#000000", "note": "#9d755d",

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from vidqa.records import AudioEvent, TranscriptSegment, TranscriptWord, VisualEvent
 from vidqa.store.db import Database, dumps
 
+__all__ = ['CueTables']
+
 
 class CueTables(Database):
     """Cues: transcript segments and words, audio events, visual events."""

@@ -26,6 +26,8 @@ from vidqa.config import default_db_path
 from vidqa.errors import StoreError
 from vidqa.store.schema import MIGRATIONS, SCHEMA_VERSION
 
+__all__ = ['BUSY_TIMEOUT_S', 'HOST', 'now', 'settings_hash', 'dumps', 'Database', 'current_process']
+
 BUSY_TIMEOUT_S = 30.0
 HOST = socket.gethostname()
 

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from vidqa.errors import NotFoundError
 from vidqa.records.evaluation import EvalRequest, EvalResponse, EvalRun, EvalScore
 
+__all__ = ['v4_evaluations', 'MIGRATION', 'EvaluationTables']
+
 if TYPE_CHECKING:
     from vidqa.store.db import Database as _Base
 else:

@@ -7,9 +7,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from vidqa.errors import NotFoundError
+from vidqa.errors import NotFoundError, StoreError
 from vidqa.records import Note
 from vidqa.store.db import Database, dumps, now
+
+__all__ = ['NoteTables']
 
 
 class NoteTables(Database):
@@ -47,7 +49,7 @@ class NoteTables(Database):
         """Change fields of a note (``text``, ``tags``, ``status``, ``error``, ``audio_path`` ...)."""
         unknown = set(fields) - self.NOTE_FIELDS
         if unknown:
-            raise ValueError(f"Unknown note fields: {sorted(unknown)}")
+            raise StoreError(f"Unknown note fields: {sorted(unknown)}; a note has {sorted(self.NOTE_FIELDS)}.")
         if "tags" in fields:
             fields["tags"] = dumps(list(fields["tags"]))
         fields["updated_at"] = now()

@@ -40,6 +40,8 @@ from vidqa.records.questions import (
     apply_changes,
 )
 
+__all__ = ['dumps', 'now', 'v3_questions_and_reviews', 'MIGRATION', 'drop_check', 'QuestionTables']
+
 if TYPE_CHECKING:
     from vidqa.store.db import Database as _Base
 else:

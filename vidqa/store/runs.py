@@ -17,6 +17,8 @@ from vidqa.errors import NotFoundError
 from vidqa.records import Run
 from vidqa.store.db import HOST, Database, current_process, dumps, now, settings_hash
 
+__all__ = ['RUN_STATUSES', 'RunTables']
+
 RUN_STATUSES = ("running", "done", "failed", "skipped", "abandoned")
 
 

@@ -237,6 +237,8 @@ def v2_cue_spans_units_and_provenance(conn: sqlite3.Connection) -> None:
 from vidqa.store.evaluations import MIGRATION as EVALUATIONS  # noqa: E402
 from vidqa.store.questions import MIGRATION as QUESTIONS  # noqa: E402
 
+__all__ = ['V1_SQL', 'v1_initial', 'v2_cue_spans_units_and_provenance', 'MIGRATIONS', 'SCHEMA_VERSION']
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("v1_initial", v1_initial),
     ("v2_cue_spans_units_and_provenance", v2_cue_spans_units_and_provenance),

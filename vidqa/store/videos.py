@@ -11,6 +11,8 @@ from vidqa.errors import NotFoundError
 from vidqa.records import MediaFile, Video
 from vidqa.store.db import Database, dumps, now
 
+__all__ = ['VideoTables']
+
 
 class VideoTables(Database):
     """Videos, their sources and media files."""

@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+__all__ = ['LINK_DIR', 'ServerInfo', 'ServedMedia', 'find_server', 'relative_posix', 'is_voila_page', 'media_urls',
+           'serve_media', 'link_into', 'KEEP_CELL_METADATA', 'clean_notebook', 'clean_on_save',
+           'clean_notebook_on_save']
+
 LINK_DIR = "vidqa_media"
 
 
