@@ -17,6 +17,7 @@ sampling within 1.5x of keyframe-only decode. Figures go to stdout and ``benchma
 
     python benchmarks/bench_core.py                 # 10 minutes of video
     python benchmarks/bench_core.py --minutes 2     # quicker look
+    python benchmarks/bench_core.py --visual-only   # cost of each visual detector + the pure whole core
 """
 
 from __future__ import annotations
@@ -159,11 +160,89 @@ def naive(path: Path, seconds: float) -> float:
     return seconds / (time.perf_counter() - t0)
 
 
+VISUAL_VARIANTS = [
+    ("sampling + cuts + SSD + colours", dict(ocr=False, regions=False, tracks=False, counts=False)),
+    ("  + regions (colour, shape)", dict(ocr=False, tracks=False, counts=False)),
+    ("  + tracks + counts", dict(ocr=False)),
+    ("  + OCR (PP-OCR lines + tesseract): default", dict()),
+    ("  default, OCR tesseract full frame", dict(ocr_engine="tesseract")),
+    ("  default, no static-frame reuse", dict(reuse_static=False)),
+]
+
+
+def visual_costs(path: Path, media: float, row) -> dict[str, float]:  # noqa: ANN001
+    """analyze_visual with the detectors switched on one after another: the cost of each (one warm SSD)."""
+    from types import SimpleNamespace
+
+    from vidqa.analyze.detect import get_detector
+    from vidqa.analyze.visual import VisualSettings, analyze_visual
+
+    det = get_detector("ssd-mobilenet-v2")
+    video = SimpleNamespace(id=path.stem, rotation=0, duration=media)
+    out = {}
+    for name, kw in VISUAL_VARIANTS:
+        t0 = time.perf_counter()
+        events = analyze_visual(path, video, VisualSettings(**kw), detector=det, progress=False)
+        kinds = {k: sum(1 for e in events if e.kind == k) for k in sorted({e.kind for e in events})}
+        out[name] = row(f"visual: {name}", time.perf_counter() - t0, " ".join(f"{k}={n}" for k, n in kinds.items()))
+    return out
+
+
+def pure_core(path: Path) -> float:
+    """The whole core without the store, as the pipeline runs it: transcription on a worker thread (its own core)
+    beside audio events and the one visual loop; returns wall seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    import faster_whisper  # noqa: F401  (load CTranslate2's OpenMP before tesseract children, as the pipeline does)
+
+    from vidqa.analyze.audio_events import detect_audio_events
+    from vidqa.analyze.transcribe import transcribe
+    from vidqa.analyze.visual import VisualSettings, analyze_visual
+    from vidqa.media.audio import load_audio
+    from vidqa.media.probe import probe
+
+    t0 = time.perf_counter()
+    pr = probe(path)
+    video = SimpleNamespace(id=path.stem, rotation=pr.rotation, duration=pr.duration)
+    samples = load_audio(path)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = pool.submit(transcribe, samples, None, progress=False)
+        detect_audio_events(samples, progress=False)
+        analyze_visual(path, video, VisualSettings(), progress=False)
+        job.result()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--naive-seconds", type=float, default=20.0)
+    ap.add_argument("--visual-only", action="store_true",
+                    help="only the cost of each visual detector (analyze_visual variants) and the pure whole core")
+    ap.add_argument("--no-variants", action="store_true", help="with --visual-only: the pure whole core only")
     args = ap.parse_args()
+    if args.visual_only:
+        clip = make_long_clip(CACHE / f"core-{args.minutes:g}m-720p30.mp4", args.minutes)
+        media = args.minutes * 60.0
+        rows: list[tuple[str, float, str]] = []
+
+        def vrow(name: str, seconds: float, note: str = "") -> float:
+            speed = media / seconds
+            rows.append((name, speed, note))
+            print(f"{name:52s} {seconds:8.1f} s  {speed:7.1f}x realtime  {note}", flush=True)
+            return speed
+
+        print(f"clip: {clip} ({media:.0f} s)\n")
+        if not args.no_variants:
+            visual_costs(clip, media, vrow)
+        core = vrow("WHOLE CORE (pure: transcribe || audio events + visual)", pure_core(clip))
+        print(f"\n  [{'met' if core >= 5 else 'MISSED'}] whole core >= 5x realtime: {core:.1f}x")
+        OUT.mkdir(exist_ok=True)
+        (OUT / "bench_core_visual.json").write_text(json.dumps(
+            {"minutes": args.minutes, "rows": [{"name": n, "x_realtime": v, "note": note} for n, v, note in rows]},
+            indent=2))
+        return
 
     from vidqa.pipeline.ingest import ingest
     from vidqa.pipeline.process import process, run_audio_events, run_detect, run_transcribe

@@ -250,3 +250,51 @@ def test_rtf_60s_clip(sounds, model, capsys):
     with capsys.disabled():
         print(f"\naudio events: 60 s clip in {wall:.2f} s -> {60 / wall:.0f}x realtime, {len(events)} events")
     assert of_kind(events, "whistle") and of_kind(events, "crowd")
+
+
+# --- issue #8: onsets, boo vs speech, buzzer vs music, rows vs silence ------------------------------------------
+def square_buzzer(seconds: float, hz: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (0.3 * np.sign(np.sin(2 * np.pi * hz * t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.12, 0.25, 0.37])
+def test_buzzer_onset_is_exact_wherever_it_falls_in_a_patch(model, offset):
+    # the old refinement searched a window ending before an onset that its first patch only just heard and
+    # fell back to "patch start + 0.25 s" (a buzzer came 0.66 s early); every patch phase is tried here
+    t0 = 3.0 + offset
+    x = place(floor(8.0), square_buzzer(1.2), t0)
+    events = detect_audio_events(x, settings=AudioEventSettings(), progress=False, model=model)
+    buzz = of_kind(events, "buzzer")
+    assert buzz, [(e.kind, e.start, e.end) for e in events]
+    assert abs(buzz[0].start - t0) <= 0.1 and abs(buzz[0].end - (t0 + 1.2)) <= 0.15
+    assert not of_kind(events, "music"), "a square-wave buzzer is not music"
+    for e in events:  # no sound row overlaps a silence row
+        if e.kind != "silence":
+            for s in of_kind(events, "silence"):
+                assert min(e.end, s.end) - max(e.start, s.start) <= 0.05, (e, s)
+
+
+@pytest.mark.parametrize("name", ["crowdboo", "crowdcheer"])
+def test_crowd_boo_and_cheer_are_crowd_not_speech(sounds, model, name):
+    y = sounds[name][: int(4.0 * SR)]
+    t0 = 2.0
+    x = place(floor(8.0), y / np.abs(y).max() * 0.5, t0)
+    events = detect_audio_events(x, progress=False, model=model)
+    crowd = of_kind(events, "crowd")
+    assert crowd and abs(crowd[0].start - (t0 + true_onset(y))) <= 0.25, [(e.kind, e.start, e.end) for e in events]
+    assert not of_kind(events, "speech"), [(e.kind, e.start, e.end, e.labels) for e in events]
+
+
+def test_speech_onsets_and_no_overlap_with_silence(sounds, model):
+    speech = sounds["speech"][: int(6 * SR)]
+    x = place(floor(12.0), speech, 2.0)
+    x = place(x, square_buzzer(1.0), 9.5)
+    events = detect_audio_events(x, progress=False, model=model)
+    sp = of_kind(events, "speech")
+    assert sp and abs(sp[0].start - (2.0 + true_onset(speech))) <= 0.25
+    assert near(events, "buzzer", 9.5, 0.1)
+    for e in events:
+        if e.kind != "silence":
+            for s in of_kind(events, "silence"):
+                assert min(e.end, s.end) - max(e.start, s.start) <= 0.05, (e, s)

@@ -187,6 +187,34 @@ def test_no_false_cuts_on_slow_pan_and_fades(tmp_path, x264):
     assert len(frames) == 7 and not any(f.reason == "cut" for f in frames)
 
 
+LOW_CUTS = (40, 95, 150)
+
+
+def low_contrast_frame(i: int) -> np.ndarray:
+    """Plain backgrounds that differ by only ~0.02-0.04 (issue #8), a small square that appears mid-shot (not a
+    cut), a quick fade between the last two shots (not a cut either) and motion of a small ball throughout."""
+    bgs = [(120, 130, 140), (128, 138, 128), (124, 124, 150), (60, 60, 60)]
+    sc = sum(i >= c for c in LOW_CUTS)
+    img = np.full((H, W, 3), bgs[sc], np.uint8)
+    if sc == 1 and i >= 70:
+        cv2.rectangle(img, (200, 60), (240, 100), (40, 40, 200), -1)  # an object appears: not a cut
+    if sc >= 2 and i >= 170:
+        img = (img.astype(np.float32) * (1 - min(1.0, (i - 170) / 20) * 0.8)).astype(np.uint8)  # a fade
+    cv2.circle(img, (30 + (i * 2) % 260, 180), 10, (0, 200, 250), -1)
+    barcode(img, i)
+    return img
+
+
+@pytest.mark.parametrize("x264", [SHORT_GOP, LONG_GOP, X264_DEFAULT])
+def test_low_contrast_cuts_found_adaptively_without_false_cuts(tmp_path, x264):
+    clip = encode(tmp_path / "low.mp4", make=low_contrast_frame, n=200, x264=x264)
+    for mode in ("auto", "all"):
+        cuts = detect_scene_cuts(clip, mode=mode, progress=False)
+        assert [c.frame_index for c in cuts] == list(LOW_CUTS), (mode, [(c.frame_index, round(c.score, 3)) for c in cuts])
+        assert all(0.01 < c.score < 0.06 for c in cuts[:2])  # under the fixed threshold: found adaptively
+    assert [c.frame_index for c in detect_scene_cuts(clip, adaptive_cuts=False, progress=False)] == [150]
+
+
 def _marker_frame(i: int) -> np.ndarray:
     img = np.full((H, W, 3), 90, np.uint8)
     img[:40, :40] = (0, 0, 255)  # red square in the stored frame's top-left corner

@@ -156,11 +156,13 @@ def test_ocr_frames_times_and_spans():
         SimpleNamespace(t=6.0, frame_index=150, image=_with_scoreboard(p[0], "HOME 1 - 0 AWAY")[0], reason="cut"),
     ]
     events = ocr_frames(frames, progress=False)
-    got = [(e.t, e.frame_index, e.label, e.attributes["end"]) for e in events]
+    # ``end`` is the first sampled frame where the line is gone (the stream's end for the last one);
+    # ``last_seen`` the last frame that still showed it
+    got = [(e.t, e.frame_index, e.label, e.end, e.attributes["last_seen"]) for e in events]
     assert got == [
-        (1.0, 25, "HOME 0 - 0 AWAY", 2.0),
-        (3.0, 75, "HOME 1 - 0 AWAY", 4.0),
-        (6.0, 150, "HOME 1 - 0 AWAY", 6.0),  # it came back after a gap: a new appearance
+        (1.0, 25, "HOME 0 - 0 AWAY", 3.0, 2.0),
+        (3.0, 75, "HOME 1 - 0 AWAY", 5.0, 4.0),
+        (6.0, 150, "HOME 1 - 0 AWAY", 6.0, 6.0),  # it came back after a gap: a new appearance
     ]
     for e in events:
         assert e.kind == "text" and 0.0 < e.confidence <= 1.0

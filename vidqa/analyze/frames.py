@@ -243,24 +243,61 @@ def _keyframe_compare(a: np.ndarray, b: np.ndarray) -> tuple[float, bool]:
     return score, not flat
 
 
-class _CutJudge:
-    """Consecutive-frame cut test: absolute threshold plus a jump over the recent median."""
+ADAPTIVE_MIN_SCORE = 0.015
+"""Smallest score an adaptive (low-contrast) cut may have."""
+ADAPTIVE_RATIO = 4.0
+"""An adaptive cut stands this many times above the median of the recent frame-to-frame scores ..."""
+ADAPTIVE_AFTER = 0.35
+"""... and the next frame's score falls back under this share of it (a fade or motion keeps changing)."""
+ADAPTIVE_SPREAD = 0.6
+"""Share of the signature's cells that must change (a cut changes the whole picture; an object appearing does not)."""
 
-    def __init__(self, threshold: float, ratio: float):
+
+def _spread(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest share, over the Y, U and V planes, of signature cells whose value moved by more than ~2 levels
+    (a cut between two flat backgrounds may change one chroma plane only, but everywhere)."""
+    moved = np.abs(a - b) > 0.008
+    return float(max(moved[:_NY].mean(), moved[_NY:_NY + _NC].mean(), moved[_NY + _NC:].mean()))
+
+
+class _CutJudge:
+    """Consecutive-frame cut test.
+
+    A **hard cut**: ``score >= threshold`` and ``score >= ratio ×`` the median of the recent frame-to-frame scores.
+    An **adaptive (low-contrast) cut**, as PySceneDetect's adaptive detector does it, compares a score with its
+    rolling neighbourhood instead of a fixed threshold: ``score >= ADAPTIVE_MIN_SCORE``, ``>= ADAPTIVE_RATIO ×`` the
+    recent median, the change covers most of the picture (``ADAPTIVE_SPREAD``), and the *next* frame's score falls
+    back under ``ADAPTIVE_AFTER ×`` the score (a fade or a pan changes frame after frame; a cut is one jump). Such a
+    candidate is therefore decided one frame late (:meth:`confirm`).
+    """
+
+    def __init__(self, threshold: float, ratio: float, adaptive: bool = True):
         self.threshold = threshold
         self.ratio = ratio
+        self.adaptive = adaptive
         self.recent: deque[float] = deque(maxlen=_HISTORY)
 
     def reset(self) -> None:
         self.recent.clear()
 
-    def __call__(self, score: float) -> bool:
+    def __call__(self, score: float, spread: float = 1.0) -> bool | str:
+        """``True`` (hard cut), ``"candidate"`` (adaptive cut, confirm with the next score) or ``False``."""
         base = float(np.median(self.recent)) if self.recent else 0.0
         is_cut = score >= self.threshold and score >= self.ratio * base
-        # a cut is not motion: keep it out of the baseline
-        if not is_cut:
+        if is_cut:
+            return True  # a cut is not motion: keep it out of the baseline
+        if (self.adaptive and score >= ADAPTIVE_MIN_SCORE and score >= ADAPTIVE_RATIO * max(base, 0.002)
+                and spread >= ADAPTIVE_SPREAD):
+            return "candidate"
+        self.recent.append(score)
+        return False
+
+    def confirm(self, score: float, next_score: float) -> bool:
+        """Whether an adaptive candidate of ``score`` is a cut, given the score of the frame after it."""
+        ok = next_score <= ADAPTIVE_AFTER * score
+        if not ok:
             self.recent.append(score)
-        return is_cut
+        return ok
 
 
 @dataclass
@@ -351,12 +388,14 @@ class _Sampler:
         progress: bool,
         want_images: bool,
         trust_encoder_keyframes: bool = True,
+        adaptive: bool = True,
     ):
         self.path = path
         self.fps = fps if fps and fps > 0 else None
         self.scene_cuts = scene_cuts
         self.threshold = cut_threshold
-        self.judge = _CutJudge(cut_threshold, cut_ratio)
+        self.judge = _CutJudge(cut_threshold, cut_ratio, adaptive)
+        self.key_recent: deque[float] = deque(maxlen=8)
         self.rotation = rotation
         self.want_images = want_images
         self.progress = progress
@@ -398,16 +437,16 @@ class _Sampler:
             return float(frame.time) - self.scan.start * self.scan.time_base
         return (pts - self.scan.start) * self.scan.time_base
 
-    def cut_check(self, frame: Any, prev_sig: np.ndarray | None) -> tuple[np.ndarray | None, float | None]:
-        """``frame``'s signature and its cut score against ``prev_sig`` (``None`` unless the judge sees a cut)."""
+    def cut_check(self, frame: Any, prev_sig: np.ndarray | None) -> tuple[np.ndarray | None, float | None, Any]:
+        """``frame``'s signature, its score against ``prev_sig`` and the judge's verdict (True/"candidate"/False)."""
         if not self.scene_cuts:
-            return prev_sig, None
+            return prev_sig, None, False
         sig = _signature(frame)
-        if prev_sig is not None:
-            score = _score(prev_sig, sig)
-            if self.judge(score):
-                return sig, score
-        return sig, None
+        if prev_sig is None:
+            return sig, None, False
+        score = _score(prev_sig, sig)
+        verdict = self.judge(score, _spread(prev_sig, sig) if self.judge.adaptive else 1.0)
+        return sig, score, verdict
 
     def index_of(self, pts: int | None, t: float) -> int | None:
         s = self.scan
@@ -490,20 +529,32 @@ class _Sampler:
         ticks = self.ticks()
         ti = 0
         prev_sig = None
+        held: tuple[Any, float, bool] | None = None  # an adaptive cut candidate waiting for the next frame's score
         container = _open(self.path)
         try:
             stream = self._decoder(container)
             for frame in container.decode(stream):
                 t = self.t_of(frame.pts, frame)
-                prev_sig, cut_score = self.cut_check(frame, prev_sig)
+                prev_sig, score, verdict = self.cut_check(frame, prev_sig)
                 take_tick = ti < len(ticks) and t >= ticks[ti] - self.half_frame
                 if take_tick:
                     while ti < len(ticks) and t >= ticks[ti] - self.half_frame:
                         ti += 1
-                if cut_score is not None:
-                    yield self.make(frame, "cut", cut_score)
+                if held is not None:
+                    hf, hscore, htick = held
+                    held = None
+                    if score is not None and self.judge.confirm(hscore, score):
+                        yield self.make(hf, "cut", hscore)
+                    elif htick:
+                        yield self.make(hf, "rate")
+                if verdict is True:
+                    yield self.make(frame, "cut", score)
+                elif verdict == "candidate":
+                    held = (frame, float(score), take_tick)  # type: ignore[arg-type]
                 elif take_tick:
                     yield self.make(frame, "rate")
+            if held is not None and held[2]:  # the last frame: no next score, so no cut
+                yield self.make(held[0], "rate")
         except Exception as exc:
             import av
 
@@ -608,6 +659,15 @@ class _Sampler:
                 # (after undoing a global pan, so that camera motion alone does not force a GOP decode)
                 kscore, trustable = _keyframe_compare(ksig, next_sig)
                 suspect = kscore >= 0.8 * self.threshold
+                if not suspect and self.judge.adaptive:
+                    # a low-contrast cut: a keyframe pair that differs much more than the recent pairs did
+                    base = float(np.median(self.key_recent)) if self.key_recent else 0.0
+                    # (keyframes lie ~1 s apart: motion raises their baseline, so a global change (spread) at
+                    # twice the baseline is enough to decode the GOP; the per-frame judge then decides)
+                    suspect = (kscore >= 0.8 * ADAPTIVE_MIN_SCORE and kscore >= 2.0 * max(base, 0.002)
+                               and _spread(ksig, next_sig) >= 0.8 * ADAPTIVE_SPREAD)
+                    if not suspect:
+                        self.key_recent.append(kscore)
         if not suspect and not gop_fills:
             # keyframes are far apart: what we saw between them is not a frame-to-frame baseline
             return
@@ -618,7 +678,7 @@ class _Sampler:
         if len(packets) <= 1 and next_frame is not None and self.scene_cuts:
             # consecutive keyframes (all-intra or 1-frame GOP): they are consecutive frames
             sc = _score(ksig, next_sig)  # type: ignore[arg-type]
-            if self.judge(sc):
+            if self.judge(sc, _spread(ksig, next_sig)) is True:  # type: ignore[arg-type]
                 self._pending_cut = sc
             return
         # decode the GOP in full from the packets we kept (no seek)
@@ -635,21 +695,46 @@ class _Sampler:
         fi = 0
         self.judge.reset()
         prev_sig = ksig
+        prev_score: float | None = None
+        held: tuple[Any, float, bool, float | None] | None = None  # adaptive candidate: frame, score, tick, score before
         for f in interior:
             t = self.t_of(f.pts, f)
-            prev_sig, cut_score = self.cut_check(f, prev_sig)
+            prev_sig, score, verdict = self.cut_check(f, prev_sig)
             take = False
             while fi < len(gop_fills) and t >= gop_fills[fi] - self.half_frame:
                 take = True
                 fi += 1
-            if cut_score is not None:
-                yield self.make(f, "cut", cut_score)
+            if held is not None:
+                hf, hscore, htake, _ = held
+                held = None
+                if score is not None and self.judge.confirm(hscore, score):
+                    yield self.make(hf, "cut", hscore)
+                elif htake:
+                    yield self.make(hf, "rate")
+            if verdict is True:
+                yield self.make(f, "cut", score)
+            elif verdict == "candidate":
+                held = (f, float(score), take, prev_score)  # type: ignore[arg-type]
             elif take:
                 yield self.make(f, "rate")
+            prev_score = score
         if self.scene_cuts and next_sig is not None and prev_sig is not None:
             sc = _score(prev_sig, next_sig)
-            if self.judge(sc):
+            if held is not None:
+                hf, hscore, htake, _ = held
+                held = None
+                if self.judge.confirm(hscore, sc):
+                    yield self.make(hf, "cut", hscore)
+                elif htake:
+                    yield self.make(hf, "rate")
+            verdict = self.judge(sc, _spread(prev_sig, next_sig))
+            # at the next keyframe there is no next score yet: an adaptive candidate must be a lone jump after
+            # quiet frames instead (a fade changes every frame before it too)
+            if verdict is True or (verdict == "candidate" and prev_score is not None
+                                   and prev_score <= ADAPTIVE_AFTER * sc):
                 self._pending_cut = sc
+        elif held is not None and held[2]:
+            yield self.make(held[0], "rate")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -668,6 +753,7 @@ def sample_frames(
     mode: Literal["auto", "keyframes", "all"] = "auto",
     max_keyframe_gap: float = 2.0,
     trust_encoder_keyframes: bool = True,
+    adaptive_cuts: bool = True,
     progress: bool = True,
 ) -> Iterator[Frame]:
     """Yield frames at ``fps`` per second plus the first frame of every scene cut, in time order.
@@ -717,6 +803,7 @@ def sample_frames(
         progress=progress,
         want_images=True,
         trust_encoder_keyframes=trust_encoder_keyframes,
+        adaptive=adaptive_cuts,
     )
     return sampler.run()
 
@@ -729,6 +816,7 @@ def detect_scene_cuts(
     mode: Literal["auto", "keyframes", "all"] = "auto",
     max_keyframe_gap: float = 2.0,
     trust_encoder_keyframes: bool = True,
+    adaptive_cuts: bool = True,
     progress: bool = True,
 ) -> list[SceneCut]:
     """Hard cuts of a video (time and index of each new shot's first frame), without converting any image.
@@ -751,5 +839,6 @@ def detect_scene_cuts(
         progress=progress,
         want_images=False,
         trust_encoder_keyframes=trust_encoder_keyframes,
+        adaptive=adaptive_cuts,
     )
     return [SceneCut(f.t, f.frame_index, float(f.cut_score or 0.0)) for f in sampler.run() if f.reason == "cut"]

@@ -31,7 +31,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,9 +39,9 @@ import cv2
 import numpy as np
 
 from vidqa.errors import ModelUnavailableError, StageError
-from vidqa.records import VisualEvent
 
-__all__ = ["TextBox", "likely_has_text", "ocr_frames", "ocr_image", "text_changed", "text_regions"]
+__all__ = ["TextBox", "TextSpanReader", "likely_has_text", "ocr_frames", "ocr_image", "read_text", "text_changed",
+           "text_regions"]
 
 _GATE_WIDTH = 640
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15))
@@ -61,6 +61,11 @@ class TextBox:
     """(x0, y0, x1, y1) normalised to 0..1 of the image."""
     words: list[tuple[str, float, tuple[float, float, float, float]]] = field(default_factory=list)
     """(word, confidence 0..1, normalised box) in reading order."""
+    readings: dict[str, Any] = field(default_factory=dict)
+    """Each recogniser's own reading ``[text, confidence]`` (PP-OCR lines only)."""
+    source: str = "tesseract"
+    """Which reader produced the text: ``tesseract`` (full frame), or for :func:`read_text` with PP-OCR lines
+    ``both`` (the two recognisers agree), ``both~`` (agree up to O/0-like confusions), ``ppocr``, ``tesseract``."""
 
     @property
     def box_norm(self) -> tuple[float, float, float, float]:
@@ -99,13 +104,14 @@ def _chains(gray: np.ndarray) -> list[tuple[float, float, float, float, int, flo
         if t < 40:
             _, bw = cv2.threshold(th, 40, 255, cv2.THRESH_BINARY)
         n, _lab, st, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
-        if n <= _MIN_CHARS:
+        if n <= 2:
             continue
         st = st[1:]
         _, _, w, h, area = st.T
-        ok = (h >= 7) & (h <= 80) & (w >= 2) & (w <= 1.5 * h) & (area >= 0.15 * w * h)
+        # bold and serif letters touch: a component may hold a few characters (counted as w / 0.75 h below)
+        ok = (h >= 7) & (h <= 80) & (w >= 2) & (w <= 4.0 * h) & (area >= 0.15 * w * h)
         c = st[ok]
-        if len(c) < _MIN_CHARS:
+        if len(c) < 2:
             continue
         # stroke contrast ~ mean top/black-hat response over the component (its bounding box sum, from an
         # integral image, over its pixel count: the hat response is ~0 off the strokes)
@@ -115,7 +121,7 @@ def _chains(gray: np.ndarray) -> list[tuple[float, float, float, float, int, flo
         cc = box_sum / np.maximum(c[:, 4], 1)
         keep = cc >= 40
         c, cc = c[keep], cc[keep]
-        if len(c) < _MIN_CHARS:
+        if len(c) < 2:
             continue
         if len(c) > 600:  # busy texture: keep the largest blobs, bound the pairwise test
             sel = np.argsort(-c[:, 4])[:600]
@@ -137,16 +143,17 @@ def _chains(gray: np.ndarray) -> list[tuple[float, float, float, float, int, flo
             if ra != rb:
                 parent[ra] = rb
         roots = np.array([_find(parent, a) for a in range(m)])
+        n_chars = np.clip(np.round(c[:, 2] / (0.75 * np.maximum(c[:, 3], 1))), 1, 6)
         for r in np.unique(roots):
             mem = np.nonzero(roots == r)[0]
-            if len(mem) < _MIN_CHARS:
+            if n_chars[mem].sum() < _MIN_CHARS or len(mem) < 2:
                 continue
             bx0, by0, bx1, by1 = x0[mem].min(), y0[mem].min(), x1[mem].max(), (y0[mem] + hc[mem]).max()
             if bx1 - bx0 < 2 * (by1 - by0):
                 continue
             if cc[mem].mean() < _MIN_CONTRAST or hc[mem].std() / hc[mem].mean() > _MAX_HEIGHT_CV:
                 continue
-            out.append((bx0, by0, bx1, by1, len(mem), float(np.median(hc[mem]))))
+            out.append((bx0, by0, bx1, by1, int(n_chars[mem].sum()), float(np.median(hc[mem]))))
     return out
 
 
@@ -407,70 +414,22 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def ocr_frames(
-    frames: Iterable[Any],
-    *,
-    lang: str = "eng",
-    psm: int = 11,
-    min_confidence: float = 60,
-    progress: bool = True,
-) -> list[VisualEvent]:
-    """``kind='text'`` events for a stream of frames (objects with ``.t``, ``.frame_index``, ``.image`` BGR and
-    ``.reason`` ``'rate'|'cut'|'keyframe'``, e.g. :class:`vidqa.analyze.frames.Frame`), in time order.
+def read_text(image_bgr: np.ndarray, *, lang: str = "eng", engine: str = "auto", psm: int = 11,
+              min_confidence: float = 60) -> list[TextBox]:
+    """Lines of text in one frame with the chosen ``engine``.
 
-    A frame is OCR'd when it is a scene cut, or when :func:`likely_has_text` says yes and its text regions
-    :func:`text_changed` since the last OCR'd frame. One event per line of text when it first appears: ``t`` /
-    ``frame_index`` of that frame, ``label`` the text, ``confidence`` 0..1, ``box`` normalised, attributes
-    ``words`` ([word, confidence, box] ...), ``lang`` and ``end`` (time of the last sampled frame on which the same
-    text was still seen: later unchanged frames, or a later OCR reading the same text at about the same place,
-    extend it rather than repeating the event).
-
-    >>> from types import SimpleNamespace as F
-    >>> img = np.full((200, 900, 3), 255, np.uint8)
-    >>> _ = cv2.putText(img, "HOME 2 - 1 AWAY", (30, 120), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (0, 0, 0), 5)
-    >>> evs = ocr_frames([F(t=1.0, frame_index=25, image=img, reason="cut"),
-    ...                   F(t=2.0, frame_index=50, image=img, reason="rate")], progress=False)
-    >>> [(e.t, e.label, e.attributes["end"]) for e in evs]
-    [(1.0, 'HOME 2 - 1 AWAY', 2.0)]
+    ``auto``: PP-OCR line detection + per-line recognition (:mod:`vidqa.analyze.textlines`) when
+    ``rapidocr-onnxruntime`` is installed, else full-frame tesseract; ``rapidocr``: the former (raises if missing);
+    ``tesseract``: :func:`ocr_image`. ``min_confidence`` is 0..100 as in :func:`ocr_image`.
     """
-    from tqdm.auto import tqdm
+    from vidqa.analyze import textlines
 
-    events: list[VisualEvent] = []
-    open_events: list[VisualEvent] = []
-    last_ocr_image: np.ndarray | None = None
-    for fr in tqdm(frames, desc="ocr", unit="frame", disable=not progress):
-        image, t = fr.image, float(fr.t)
-        is_cut = getattr(fr, "reason", "rate") == "cut"
-        has_text = likely_has_text(image)
-        if not is_cut and not has_text:
-            open_events, last_ocr_image = [], None  # text gone: a caption that comes back is a new event
-            continue
-        if not is_cut and last_ocr_image is not None and not text_changed(last_ocr_image, image):
-            for ev in open_events:
-                ev.attributes["end"] = t
-            continue
-        lines = ocr_image(image, lang=lang, psm=psm, min_confidence=min_confidence)
-        last_ocr_image = image
-        still_open: list[VisualEvent] = []
-        for tb in lines:
-            match = next((ev for ev in open_events if ev not in still_open
-                          and _norm_text(ev.label) == _norm_text(tb.text) and _iou(ev.box or (0, 0, 0, 0), tb.box)
-                          > 0.3), None)
-            if match is not None:
-                match.attributes["end"] = t
-                still_open.append(match)
-                continue
-            ev = VisualEvent(
-                t=t,
-                kind="text",
-                label=tb.text,
-                confidence=float(tb.confidence),
-                frame_index=getattr(fr, "frame_index", None),
-                box=tuple(float(v) for v in tb.box),  # type: ignore[arg-type]
-                attributes={"words": [[wd, c, list(b)] for wd, c, b in tb.words], "lang": lang, "end": t},
-            )
-            events.append(ev)
-            still_open.append(ev)
-        open_events = still_open
-    events.sort(key=lambda e: (e.t, e.box[1] if e.box else 0.0))
-    return events
+    if engine == "tesseract" or (engine == "auto" and not textlines.available()):
+        return ocr_image(image_bgr, lang=lang, psm=psm, min_confidence=min_confidence)
+    if engine not in ("auto", "rapidocr"):
+        raise StageError(f"Unknown OCR engine {engine!r}: use 'auto', 'rapidocr' or 'tesseract'.")
+    return textlines.read_lines(image_bgr, lang=lang, min_confidence=min_confidence / 100.0)
+
+
+# the span reader lives in its own module; re-exported here (it imports this one)
+from vidqa.analyze.textspans import TextSpanReader, ocr_frames  # noqa: E402

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize_text", "number_to_words", "wer", "word_errors"]
+__all__ = ["expand_contractions", "normalize_text", "number_to_words", "wer", "word_errors"]
 
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
@@ -73,14 +73,50 @@ def _spell_numbers(s: str) -> str:
     return _NUMBER.sub(repl, s)
 
 
-def normalize_text(s: str, *, numbers: bool = True) -> str:
-    """Lower-case ``s``, spell out numbers (``numbers=True``), drop apostrophes and turn other punctuation into
-    spaces; words are separated by single spaces.
+_CONTRACTIONS = {
+    "i'm": "i am", "won't": "will not", "can't": "can not", "cannot": "can not", "shan't": "shall not",
+    "ain't": "is not", "let's": "let us", "y'all": "you all", "o'clock": "o'clock",
+}
+_S_IS = ("it", "that", "what", "where", "there", "here", "who", "how", "he", "she", "this", "everything",
+         "nothing", "something", "someone", "everyone", "nobody", "when", "why")
+_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)+")
+
+
+def expand_contractions(s: str) -> str:
+    """English contractions written out, so that "I'm sorry, that is" and "I am sorry, that's" compare equal.
+
+    ``'s`` is expanded to ``is`` only after pronouns and question words (``that's`` -> ``that is``; ``John's``
+    stays, it is more often a possessive). ``'d`` becomes ``would`` (it may be ``had``: both sides get the same).
+
+    >>> expand_contractions("i'm sure that's what they'll say, don't you think")
+    'i am sure that is what they will say, do not you think'
+    """
+    def repl(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if w in _CONTRACTIONS:
+            return _CONTRACTIONS[w]
+        for suf, full in _SUFFIXES:
+            if w.endswith(suf):
+                return w[: -len(suf)] + full
+        if w.endswith("'s") and w[:-2] in _S_IS:
+            return w[:-2] + " is"
+        return w
+
+    return _WORD.sub(repl, s.replace("cannot", "can not"))
+
+
+def normalize_text(s: str, *, numbers: bool = True, contractions: bool = False) -> str:
+    """Lower-case ``s``, spell out numbers (``numbers=True``), write out contractions (``contractions=True``), drop
+    apostrophes and turn other punctuation into spaces; words are separated by single spaces.
 
     ``normalize_text("It's 3.5% -- the 2nd time!")`` -> ``'its three point five percent the second time'``
+    ``normalize_text("I'm sorry, that's it", contractions=True)`` -> ``'i am sorry that is it'``
     """
     s = unicodedata.normalize("NFKC", s).lower()
     s = s.replace("\u2019", "'").replace("\u2018", "'")
+    if contractions:
+        s = expand_contractions(s)
     if numbers:
         s = _spell_numbers(s)
     s = re.sub(r"(?<=\w)'(?=\w)", "", s)  # don't -> dont, o'clock -> oclock
@@ -104,13 +140,15 @@ def word_errors(reference: str | list[str], hypothesis: str | list[str]) -> tupl
 def wer(reference: str, hypothesis: str, *, normalize: bool = True) -> float:
     """Word error rate: word-level Levenshtein distance / number of reference words.
 
-    Both texts go through :func:`normalize_text` first unless ``normalize=False``. An empty reference gives 0.0
-    for an empty hypothesis and 1.0 otherwise (so WER stays finite).
+    Both texts go through :func:`normalize_text` (numbers spelled out, contractions written out) first unless
+    ``normalize=False``. An empty reference gives 0.0 for an empty hypothesis and 1.0 otherwise (so WER stays
+    finite).
 
-    ``wer("Meet at seven.", "meet at 7")`` -> ``0.0``
+    ``wer("Meet at seven.", "meet at 7")`` -> ``0.0``; ``wer("I am sorry, that's", "I'm sorry, that is")`` -> ``0.0``
     """
     if normalize:
-        reference, hypothesis = normalize_text(reference), normalize_text(hypothesis)
+        reference = normalize_text(reference, contractions=True)
+        hypothesis = normalize_text(hypothesis, contractions=True)
     dist, n = word_errors(reference, hypothesis)
     if n == 0:
         return 0.0 if dist == 0 else 1.0
