@@ -228,3 +228,32 @@ def test_sample_text_read_exactly():
         assert match, (item, [tb.text for tb in lines])
         if item.get("box"):
             assert _iou(match[0].box, item["box"]) > 0.5
+
+
+def test_tesseract_runs_with_one_thread_without_touching_this_process_environment(monkeypatch):
+    """OMP_THREAD_LIMIT reaches only the tesseract child: an OpenMP runtime initialised in this process meanwhile
+    (faster-whisper, onnxruntime) would otherwise keep a one-thread limit for good."""
+    import os
+
+    import cv2
+    import numpy as np
+    import pytesseract
+
+    from vidqa.analyze import ocr
+
+    img = np.full((120, 480, 3), 255, np.uint8)
+    cv2.putText(img, "GATE 7", (20, 80), cv2.FONT_HERSHEY_SIMPLEX, 2, (0, 0, 0), 4)
+    seen = []
+    real = pytesseract.pytesseract.run_tesseract
+
+    def spy(*args, **kwargs):
+        seen.append((os.environ.get("OMP_THREAD_LIMIT"), pytesseract.pytesseract.tesseract_cmd))
+        return real(*args, **kwargs)
+
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", spy)
+    assert [b.text for b in ocr.ocr_image(img)] == ["GATE 7"]
+    assert seen and all(env is None for env, _ in seen)
+    wrapper = seen[0][1]
+    assert "OMP_THREAD_LIMIT=1 exec" in open(wrapper).read()
+    assert pytesseract.pytesseract.tesseract_cmd != wrapper  # restored after the call

@@ -249,24 +249,56 @@ def text_changed(prev_image: np.ndarray | None, image: np.ndarray, *, threshold:
 _ENV_LOCK = threading.Lock()
 
 
+_WRAPPERS: dict[str, str] = {}
+
+
+def _one_thread_wrapper(real: str) -> str:
+    """A tiny script that runs ``real`` (tesseract) with ``OMP_THREAD_LIMIT=1`` set for that child only."""
+    import hashlib
+    import shlex
+    import shutil
+    import stat
+    import tempfile
+
+    from vidqa.config import settings
+
+    found = shutil.which(real) or real
+    if found in _WRAPPERS and os.path.exists(_WRAPPERS[found]):
+        return _WRAPPERS[found]
+    folder = settings().cache_dir / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"tesseract-1thread-{hashlib.sha256(found.encode()).hexdigest()[:12]}"
+    script = f'#!/bin/sh\nOMP_THREAD_LIMIT=1 exec {shlex.quote(found)} "$@"\n'
+    if not path.exists() or path.read_text() != script:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tesseract-")
+        with os.fdopen(fd, "w") as f:
+            f.write(script)
+        os.chmod(tmp, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+        os.replace(tmp, path)
+    _WRAPPERS[found] = str(path)
+    return str(path)
+
+
 @contextlib.contextmanager
 def _one_thread_env():
-    """``OMP_THREAD_LIMIT=1`` for the tesseract child process only.
+    """One thread per tesseract run, for the tesseract child process only.
 
-    One thread per tesseract run: parallelism belongs to the caller, and OpenMP oversubscribes 2 cores. It must not
-    stay in ``os.environ``: an OpenMP runtime loaded later in this process (CTranslate2, behind faster-whisper)
-    reads it at load time and then transcribes nothing. Callers that run OCR beside transcription import
-    faster-whisper first (see :func:`vidqa.pipeline.process`).
+    Parallelism belongs to the caller, and OpenMP oversubscribes 2 cores. ``OMP_THREAD_LIMIT`` must never be set in
+    this process's environment, not even for a moment: an OpenMP runtime initialised meanwhile (CTranslate2 behind
+    faster-whisper, onnxruntime, OpenCV) keeps the limit for good and then transcribes differently, or nothing. So
+    pytesseract is pointed at a wrapper script that sets it for the child alone.
     """
+    import pytesseract
+
     with _ENV_LOCK:
-        old = os.environ.get("OMP_THREAD_LIMIT")
-        if old is None:
-            os.environ["OMP_THREAD_LIMIT"] = "1"
+        module = pytesseract.pytesseract
+        old = module.tesseract_cmd
+        if os.name == "posix":
+            module.tesseract_cmd = _one_thread_wrapper(old)
         try:
             yield
         finally:
-            if old is None:
-                os.environ.pop("OMP_THREAD_LIMIT", None)
+            module.tesseract_cmd = old
 
 
 def _tesseract(image: np.ndarray, lang: str, psm: int) -> dict[str, list[Any]]:
