@@ -70,7 +70,7 @@ class Database:
         self.readonly = readonly
         self.timeout = timeout
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._conns_lock = threading.Lock()
         if readonly or not create:
             if not self.path.is_file():
@@ -99,7 +99,7 @@ class Database:
             conn = self._connect()
             self._local.conn = conn
             with self._conns_lock:
-                self._conns.append(conn)
+                self._conns.append((threading.current_thread(), conn))
         return conn
 
     @property
@@ -170,7 +170,7 @@ class Database:
         if conn is not None:
             self._local.conn = None
             with self._conns_lock:
-                self._conns = [c for c in self._conns if c is not conn]
+                self._conns = [(t, c) for t, c in self._conns if c is not conn]
             conn.close()
 
     def optimize(self) -> None:
@@ -179,15 +179,22 @@ class Database:
             self.conn.execute("PRAGMA optimize")
 
     def close(self) -> None:
-        """Close every connection this store opened (in any thread)."""
+        """Close this thread's connection and those of threads that have ended.
+
+        A connection another live thread owns is left to that thread (closing it under a running query crashes
+        SQLite): it closes when the thread calls :meth:`release_thread` or ends. The store can be used again after
+        ``close()``; each thread then opens a new connection.
+        """
         if not self.readonly and getattr(self._local, "conn", None) is not None:
             try:
                 self.conn.execute("PRAGMA optimize")
             except sqlite3.Error:
                 pass
+        me = threading.current_thread()
         with self._conns_lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
+            closing = [c for t, c in self._conns if t is me or not t.is_alive()]
+            self._conns = [(t, c) for t, c in self._conns if not (t is me or not t.is_alive())]
+        for conn in closing:
             conn.close()
         self._local = threading.local()
 
