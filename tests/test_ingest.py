@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 from fake_servers import FakeDrive, FlakyHost
+from ingest_env import clean_env, store  # noqa: F401  (fixtures)
 from media_factory import make_audio, make_video, truncate
 
 import vidqa.media.download as dl
@@ -24,21 +25,6 @@ from vidqa.errors import (
 )
 from vidqa.pipeline.ingest import file_sha256, ingest, ingest_many
 from vidqa.media.probe import probe
-from vidqa.store import Store
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.01)
-    for var in ("VIDQA_ALLOW_PRIVATE_URLS", "VIDQA_DRIVE_BASE", "VIDQA_ALLOWED_ROOTS", "VIDQA_MAX_DOWNLOAD_BYTES"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "data" / "vidqa.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

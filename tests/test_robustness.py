@@ -21,9 +21,9 @@ import pysrt
 import pytest
 import webvtt
 from fake_servers import FlakyHost
+from ingest_env import clean_env, store  # noqa: F401  (fixtures)
 from media_factory import make_video, truncate
 
-import vidqa.media.download as dl
 from vidqa.annotate.exports import export_notes, import_notes, to_csv, to_eaf, to_srt, to_vtt
 from vidqa.errors import CorruptMediaError, DownloadError, EmptyMediaError, ExportError, SourceNotAllowedError
 from vidqa.media.download import DownloadLimits, download
@@ -34,20 +34,6 @@ from vidqa.records import Note
 from vidqa.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.01)
-    for var in ("VIDQA_ALLOW_PRIVATE_URLS", "VIDQA_DRIVE_BASE", "VIDQA_ALLOWED_ROOTS", "VIDQA_MAX_DOWNLOAD_BYTES"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "data" / "vidqa.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")
