@@ -42,3 +42,26 @@ export function isEditable(target) {
   if (tag === "INPUT") return (target.type || "text") !== "range";
   return tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
 }
+
+// Point a <video> at `urls` (one <source> each, tried in order); false when it already has exactly those. When the
+// last source fails too (no URL played), `onError` gets a message for the user.
+export function setVideoSources(video, urls, mime, onError) {
+  const current = Array.from(video.querySelectorAll("source")).map((s) => s.getAttribute("src"));
+  if (JSON.stringify(current) === JSON.stringify(urls)) return false;
+  video.pause();
+  video.replaceChildren();
+  for (const u of urls) {
+    const s = document.createElement("source");
+    s.src = u;
+    s.type = mime || "video/mp4";
+    video.append(s);
+  }
+  if (urls.length) {
+    video.querySelector("source:last-child").addEventListener("error", () => {
+      onError(`The browser could not load the video from ${urls.join(" or ")}. ` +
+        "In Voilà, allow-list media files (file_allowlist, see notebooks/voila.json).");
+    });
+    video.load();
+  }
+  return true;
+}

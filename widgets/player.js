@@ -10,7 +10,7 @@
 // Layout slots: `.vidqa-tiers` (under the controls, empty and hidden here) is where a review widget puts its cue
 // tiers; the time overlay (`.vidqa-hud`) sits in a corner of the picture or in `.vidqa-hud-outside` above it.
 
-import { el, hms, isEditable, keyName, pageConfig } from "./dom.js";
+import { el, hms, isEditable, keyName, pageConfig, setVideoSources } from "./dom.js";
 
 const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 const OVERLAYS = ["top-left", "top-right", "bottom-left", "bottom-right", "outside"];
@@ -239,28 +239,16 @@ export default {
     // ---- video source ---------------------------------------------------------------------------------------
     function setSources() {
       const urls = model.get("video_urls") || [];
-      const currentUrls = Array.from(video.querySelectorAll("source")).map((s) => s.getAttribute("src"));
-      if (JSON.stringify(currentUrls) === JSON.stringify(urls)) return;
       // the same video from another URL keeps its place; another video starts at 0
-      const keep = currentUrls.length && video.dataset.videoId === model.get("video_id") ? video.currentTime || 0 : 0;
+      const keep = video.querySelector("source") && video.dataset.videoId === model.get("video_id")
+        ? video.currentTime || 0 : 0;
+      const changed = setVideoSources(video, urls, model.get("mime"), (message) => {
+        model.set("error", message);
+        model.save_changes();
+      });
+      if (!changed) return;
       video.dataset.videoId = model.get("video_id") || "";
-      video.replaceChildren();
-      for (const u of urls) {
-        const s = document.createElement("source");
-        s.src = u;
-        s.type = model.get("mime") || "video/mp4";
-        video.append(s);
-      }
-      if (urls.length) {
-        const last = video.querySelector("source:last-child");
-        last.addEventListener("error", () => {
-          model.set("error", `The browser could not load the video from ${urls.join(" or ")}. ` +
-            "In Voilà, allow-list media files (file_allowlist, see notebooks/voila.json).");
-          model.save_changes();
-        });
-        video.load();
-        if (keep) video.currentTime = keep;
-      }
+      if (keep && urls.length) video.currentTime = keep;
     }
 
     // ---- time overlay: one time per frame (the start of the frame on screen) ----------------------------------

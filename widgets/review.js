@@ -5,7 +5,7 @@
 // listed (transcript words, audio events with their times, OCR lines); prompt, answer, options, window and category
 // are editable; Accept / Reject (with a reason) / Skip, all by keyboard. All user/model text is set with
 // textContent or an input's value, never innerHTML.
-import { el, hms, isEditable, keyName, pageConfig } from "./dom.js";
+import { el, hms, isEditable, keyName, pageConfig, setVideoSources } from "./dom.js";
 import { renderTiers } from "./tiers.js";
 
 const ACTION_LABELS = {
@@ -382,27 +382,10 @@ export default {
 
     // ---- video ----------------------------------------------------------------------------------------------
     function setSources() {
-      const urls = model.get("video_urls") || [];
-      const currentUrls = Array.from(video.querySelectorAll("source")).map((s) => s.getAttribute("src"));
-      if (JSON.stringify(currentUrls) === JSON.stringify(urls)) return false;
-      video.pause();
-      video.replaceChildren();
-      for (const u of urls) {
-        const s = document.createElement("source");
-        s.src = u;
-        s.type = model.get("mime") || "video/mp4";
-        video.append(s);
-      }
-      if (urls.length) {
-        const lastSrc = video.querySelector("source:last-child");
-        lastSrc.addEventListener("error", () => {
-          model.set("error", `The browser could not load the video from ${urls.join(" or ")}. ` +
-            "In Voilà, allow-list media files (file_allowlist, see notebooks/voila.json).");
-          model.save_changes();
-        });
-        video.load();
-      }
-      return true;
+      return setVideoSources(video, model.get("video_urls") || [], model.get("mime"), (message) => {
+        model.set("error", message);
+        model.save_changes();
+      });
     }
     const seekTo = (t) => {
       const d = video.duration || (cur && cur.video && cur.video.duration) || 0;
