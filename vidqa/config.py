@@ -35,8 +35,8 @@ from pathlib import Path
 
 from vidqa.errors import VidqaError
 
-__all__ = ['DEFAULT_MAX_DOWNLOAD_BYTES', 'Settings', 'settings', 'default_db_path', 'locate_db', 'env_flag',
-           'max_download_bytes', 'allowed_roots', 'package_root', 'repo_root', 'bundled_sample']
+__all__ = ['DEFAULT_MAX_DOWNLOAD_BYTES', 'Settings', 'settings', 'default_db_path', 'locate_db',
+           'package_root', 'repo_root', 'bundled_sample']
 
 DEFAULT_MAX_DOWNLOAD_BYTES = 20 * 1024**3
 _TRUE = {"1", "true", "yes", "on"}
@@ -130,24 +130,6 @@ def locate_db(db: str | Path | None = None, *, must_exist: bool = True) -> Path:
             "(or `make demo`), or pass the right path."
         )
     return path
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    """Read a boolean environment variable (``1/true/yes/on``); kept for callers outside :class:`Settings`."""
-    if name not in os.environ:
-        return default
-    return _flag(os.environ, name)
-
-
-def max_download_bytes() -> int:
-    """The download size cap in bytes (``$VIDQA_MAX_DOWNLOAD_BYTES``, default 20 GB)."""
-    return settings().max_download_bytes
-
-
-def allowed_roots() -> list[Path] | None:
-    """Folders local sources must resolve inside, or ``None`` for no restriction."""
-    roots = settings().allowed_roots
-    return list(roots) if roots else None
 
 
 def package_root() -> Path:

@@ -260,7 +260,6 @@ class Database:
         finally:
             conn.execute("COMMIT")
 
-    _snapshot = snapshot
 
     def _migrate(self) -> None:
         version = self.schema_version
