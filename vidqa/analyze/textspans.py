@@ -53,6 +53,7 @@ class TextSpanReader:
         self._last_image: np.ndarray | None = None
         self._last_t: float | None = None
         self._baseline: dict[int, str] = {}  # id(open event) -> PP-OCR's reading of its box when last read
+        self._pixels: dict[int, np.ndarray] = {}  # id(open event) -> its box's pixels when last verified
         self._dud: list[tuple[float, float, float, float]] = []  # gate regions read in vain in this shot
         self.frames_read = 0
 
@@ -63,9 +64,12 @@ class TextSpanReader:
 
     def _still_same(self, image: np.ndarray) -> bool:
         """Re-read the open lines with PP-OCR's recogniser alone (~10 ms a line): one changed digit of a score
-        moves too few strokes for :func:`text_changed` to see."""
+        moves too few strokes for :func:`text_changed` to see. Lines whose pixels did not change since they were
+        last verified (:func:`_unchanged_pixels`) are not re-read: text cannot change without its pixels."""
         checks = [ev for ev in self._open if id(ev) in self._baseline]
         if not checks:
+            return True
+        if all(self._pixels_unchanged(image, ev) for ev in checks):
             return True
         from vidqa.analyze import textlines
 
@@ -73,7 +77,17 @@ class TextSpanReader:
         for ev, (txt, conf) in zip(checks, now):
             if re.sub(r"\s+", "", txt) != self._baseline[id(ev)] and conf >= 0.5:
                 return False
+        self._remember_pixels(image, checks)  # verified: the next frames compare with this one
         return True
+
+    def _pixels_unchanged(self, image: np.ndarray, ev: VisualEvent) -> bool:
+        before = self._pixels.get(id(ev))
+        return before is not None and ev.box is not None and _unchanged_pixels(before, _box_pixels(image, ev.box))
+
+    def _remember_pixels(self, image: np.ndarray, events: Sequence[VisualEvent]) -> None:
+        for ev in events:
+            if ev.box is not None:
+                self._pixels[id(ev)] = _box_pixels(image, ev.box)
 
     def _probe_is_empty(self, image: np.ndarray, regions: list[tuple[float, float, float, float]]) -> bool:
         """Whether PP-OCR's recogniser reads no confident text in any of the (slightly widened) gate regions."""
@@ -94,10 +108,12 @@ class TextSpanReader:
         from vidqa.analyze import textlines
 
         self._baseline = {}
+        self._pixels = {}
         checks = [ev for ev in self._open if "readings" in ev.attributes]
         if checks:
             for ev, (txt, _conf) in zip(checks, textlines.recheck(image, [ev.box for ev in checks])):  # type: ignore[misc]
                 self._baseline[id(ev)] = re.sub(r"\s+", "", txt)
+            self._remember_pixels(image, checks)
 
     def _uncovered(self, regions: list[tuple[float, float, float, float]],
                    boxes: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
@@ -126,11 +142,14 @@ class TextSpanReader:
         has_text = bool(regions)
         if not is_cut and not has_text and self._baseline and self._open:
             # the stroke gate can miss a font (touching serifs, thin strokes): ask the recogniser whether the
-            # open lines are still there before closing them
+            # open lines are still there before closing them (unless their pixels are as they were)
             from vidqa.analyze import textlines
 
-            now = textlines.recheck(image, [ev.box for ev in self._open])  # type: ignore[misc]
-            has_text = any(conf >= 0.6 and len(_ALNUM.findall(txt)) >= 2 for txt, conf in now)
+            if any(id(ev) in self._baseline and self._pixels_unchanged(image, ev) for ev in self._open):
+                has_text = True
+            else:
+                now = textlines.recheck(image, [ev.box for ev in self._open])  # type: ignore[misc]
+                has_text = any(conf >= 0.6 and len(_ALNUM.findall(txt)) >= 2 for txt, conf in now)
         if not has_text:
             self._close(t)  # text gone: a caption that comes back is a new event
             self._last_image = None
@@ -209,6 +228,31 @@ class TextSpanReader:
             ev.end = float(end) if end is not None else ev.t
         out = sorted(self._events, key=lambda e: (e.t, e.box[1] if e.box else 0.0))
         return out
+
+
+_CELL = 4
+"""Pixels per side of the cells a text box is compared in (a stroke of a 720p caption spans about one)."""
+_CELL_TOLERANCE = 10.0
+"""Largest change of a cell's mean grey level (0..255) that is still "the same pixels" (codec noise on a still
+caption stays under ~3; a stroke that appears or goes moves its cells by tens)."""
+
+
+def _box_pixels(image: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    """The grey level of ``box`` (normalised, widened by a cell) in ``_CELL``-pixel cells, float32."""
+    import cv2
+
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(box[0] * w) - _CELL), max(0, int(box[1] * h) - _CELL)
+    x1, y1 = min(w, int(np.ceil(box[2] * w)) + _CELL), min(h, int(np.ceil(box[3] * h)) + _CELL)
+    crop = image[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)]
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    size = (max(1, grey.shape[1] // _CELL), max(1, grey.shape[0] // _CELL))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _unchanged_pixels(before: np.ndarray, now: np.ndarray) -> bool:
+    """Whether no cell of a box changed by more than :data:`_CELL_TOLERANCE` grey levels."""
+    return before.shape == now.shape and float(np.abs(before - now).max(initial=0.0)) <= _CELL_TOLERANCE
 
 
 def ocr_frames(

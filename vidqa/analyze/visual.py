@@ -28,6 +28,8 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -162,6 +164,7 @@ def analyze_visual(
 
     from vidqa.analyze.colors import annotate_colours
     from vidqa.analyze.frames import sample_frames
+    from vidqa.analyze.prefetch import prefetch
 
     s = settings or VisualSettings()
     det = _detector(s, detector)
@@ -184,59 +187,72 @@ def analyze_visual(
     last_thumb = None
     det_thumb = None  # thumbnail of the last frame the object detector ran on
     reused = objects_reused = 0
-    for frame in frames:
-        is_cut = frame.reason == "cut"
-        if is_cut:
-            score = float(frame.cut_score or 0.0)
-            events.append(VisualEvent(frame.t, "scene_cut", "scene_cut", min(1.0, score), frame.frame_index,
-                                      attributes={"score": round(score, 4)}))
-        thumb = _thumb(frame.image)
-        if s.reuse_static and not is_cut and last_thumb is not None and _static(last_thumb, thumb):
-            # nothing moved since the last analysed frame: its detections stand (SSD and regions cost ~0.1 s)
-            found = [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index, attributes=dict(ev.attributes))
-                     for ev in per_frame[-1][3]]
-            reused += 1
-            per_frame.append((frame.t, frame.frame_index, is_cut, found))
+
+    def detect(frame: Any) -> list[VisualEvent]:
+        assert det is not None
+        objects = [
+            VisualEvent(frame.t, "object", d.label, float(d.confidence), frame.frame_index,
+                        tuple(float(v) for v in d.box_norm), {"detector": det.name})  # type: ignore[arg-type]
+            for d in det.detect(frame.image)
+            if d.confidence >= s.min_confidence
+        ]
+        return annotate_colours(objects, frame.image) if s.colours and objects else objects
+
+    # Three threads share the work of one frame (the libraries release the GIL): the next frame decodes while the
+    # object detector (a thread of its own) and OCR + regions (this thread) work on this one. Each frame's result
+    # is complete before the next frame starts, so the events are exactly those of the sequential loop.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidqa-detect") as pool, \
+            closing(prefetch(frames, depth=2)) as ahead:
+        for frame in ahead:
+            is_cut = frame.reason == "cut"
+            if is_cut:
+                score = float(frame.cut_score or 0.0)
+                events.append(VisualEvent(frame.t, "scene_cut", "scene_cut", min(1.0, score), frame.frame_index,
+                                          attributes={"score": round(score, 4)}))
+            thumb = _thumb(frame.image)
+            if s.reuse_static and not is_cut and last_thumb is not None and _static(last_thumb, thumb):
+                # nothing moved since the last analysed frame: its detections stand (SSD and regions cost ~0.1 s)
+                found = [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index,
+                                             attributes=dict(ev.attributes)) for ev in per_frame[-1][3]]
+                reused += 1
+                per_frame.append((frame.t, frame.frame_index, is_cut, found))
+                if reader is not None:
+                    reader.feed(frame)
+                if frame.t > last_t:
+                    bar.update(round(min(frame.t, duration) - min(last_t, duration), 3))
+                    last_t = frame.t
+                continue
+            found = []
+            pending: Future[list[VisualEvent]] | None = None
+            if det is not None:
+                prev_objects = [ev for ev in per_frame[-1][3] if ev.kind == "object"] if per_frame else []
+                if (s.reuse_static and not is_cut and det_thumb is not None
+                        and _little_changed(det_thumb, thumb, [ev.box for ev in prev_objects])):
+                    # a few cells changed, none where an object is (a ball crossing a still picture): the objects
+                    # stand; regions are still found afresh below
+                    found += [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index,
+                                                  attributes=dict(ev.attributes)) for ev in prev_objects]
+                    objects_reused += 1
+                else:
+                    det_thumb = thumb
+                    pending = pool.submit(detect, frame)
+            last_thumb = thumb
             if reader is not None:
                 reader.feed(frame)
+            regions: list[VisualEvent] = []
+            if s.regions:
+                regions = find_regions(frame.image, t=frame.t, frame_index=frame.frame_index)
+                if regions:
+                    # the inside of a glyph ("O", "A", "0") on a plate is a flat enclosed region too: not a shape
+                    text_boxes = _text_boxes(frame.image, reader)
+                    regions = [r for r in regions if not _inside_any(r.box, text_boxes)]
+            if pending is not None:
+                found += pending.result()
+            found += regions
+            per_frame.append((frame.t, frame.frame_index, is_cut, found))
             if frame.t > last_t:
                 bar.update(round(min(frame.t, duration) - min(last_t, duration), 3))
                 last_t = frame.t
-            continue
-        found = []
-        if det is not None:
-            prev_objects = [ev for ev in per_frame[-1][3] if ev.kind == "object"] if per_frame else []
-            if (s.reuse_static and not is_cut and det_thumb is not None
-                    and _little_changed(det_thumb, thumb, [ev.box for ev in prev_objects])):
-                # a few cells changed, none where an object is (a ball crossing a still picture): the objects
-                # stand; regions are still found afresh below
-                found += [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index,
-                                              attributes=dict(ev.attributes)) for ev in prev_objects]
-                objects_reused += 1
-            else:
-                det_thumb = thumb
-                found += [
-                    VisualEvent(frame.t, "object", d.label, float(d.confidence), frame.frame_index,
-                                tuple(float(v) for v in d.box_norm), {"detector": det.name})  # type: ignore[arg-type]
-                    for d in det.detect(frame.image)
-                    if d.confidence >= s.min_confidence
-                ]
-                if s.colours and found:
-                    found = annotate_colours(found, frame.image)
-        last_thumb = thumb
-        if reader is not None:
-            reader.feed(frame)
-        if s.regions:
-            regions = find_regions(frame.image, t=frame.t, frame_index=frame.frame_index)
-            if regions:
-                # the inside of a glyph ("O", "A", "0") on a plate is a flat enclosed region too: not a shape
-                text_boxes = _text_boxes(frame.image, reader)
-                regions = [r for r in regions if not _inside_any(r.box, text_boxes)]
-            found += regions
-        per_frame.append((frame.t, frame.frame_index, is_cut, found))
-        if frame.t > last_t:
-            bar.update(round(min(frame.t, duration) - min(last_t, duration), 3))
-            last_t = frame.t
     bar.close()
 
     if s.tracks:

@@ -68,7 +68,7 @@ def process(
     force: bool = False,
     progress: bool = True,
 ) -> list[StageResult]:
-    """Run the processing core on one video; the transcript runs beside the visual path (2 cores)."""
+    """Run the processing core on one video: transcript and audio events run beside the visual path (2 cores)."""
     settings = settings or CoreSettings()
     if isinstance(video, str):
         video = store.video(video)
@@ -79,24 +79,25 @@ def process(
     if "transcribe" in stages:
         # Load CTranslate2's OpenMP runtime before OCR (one thread per tesseract child) can touch the environment.
         import faster_whisper  # noqa: F401
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
+    # transcription and audio events (each well under a core) run on worker threads beside the visual path, which
+    # uses the rest; one progress bar at a time on the terminal: the visual path's, or one of the others alone
+    visual = "detect" in stages
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vidqa-core") as pool:
+        pending: dict[str, Any] = {}
+
+        def in_worker(run: Any, stage_settings: Any, bar: bool) -> StageResult:
+            try:
+                return run(store, video, stage_settings, force=force, progress=progress and bar)
+            finally:
+                store.release_thread()  # the worker thread's own connection
+
         if "transcribe" in stages:
-            # one progress bar at a time on the terminal: the visual path's (or this one when it runs alone)
-            alone = not ({"audio-events", "detect"} & set(stages))
-
-            def transcribe_in_worker() -> StageResult:
-                try:
-                    return run_transcribe(store, video, settings.transcribe, force=force, progress=progress and alone)
-                finally:
-                    store.release_thread()  # the worker thread's own connection
-
-            pending = pool.submit(transcribe_in_worker)
+            pending["transcribe"] = pool.submit(in_worker, run_transcribe, settings.transcribe,
+                                                not visual and "audio-events" not in stages)
         if "audio-events" in stages:
-            results["audio-events"] = run_audio_events(store, video, settings.audio_events, force=force,
-                                                       progress=progress)
-        if "detect" in stages:
+            pending["audio-events"] = pool.submit(in_worker, run_audio_events, settings.audio_events, not visual)
+        if visual:
             results["detect"] = run_detect(store, video, settings.visual, force=force, progress=progress)
-        if pending is not None:
-            results["transcribe"] = pending.result()
+        for name, job in pending.items():
+            results[name] = job.result()
     return [results[s] for s in STAGES if s in results]
