@@ -54,11 +54,13 @@ def _per_model(values, what: str, cast):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-cost", type=float, help="Refuse to start when the estimate is above this many US dollars.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the cost estimate only (nothing is sent).")
+@click.option("--shard-by", type=click.Choice(["provider"]), default=None,
+              help="One process per provider (e.g. a local model beside remote APIs), all on this database.")
 @db_option
 @force_option
 @quiet_option
 def evaluate(models, transports, gate, permutations, counterfactual, frames, status, video_id, category,
-             question_ids, limit, judge, rpm, concurrency, temperature, seed, max_cost, dry_run, db, force,
+             question_ids, limit, judge, rpm, concurrency, temperature, seed, max_cost, dry_run, shard_by, db, force,
              quiet) -> None:
     """Ask target models the stored questions, with their media, and score the answers.
 
@@ -70,6 +72,7 @@ def evaluate(models, transports, gate, permutations, counterfactual, frames, sta
         vidqa evaluate --model local/smollm2 --model baseline/random --dry-run
         vidqa evaluate --model groq/meta-llama/llama-4-scout-17b-16e-instruct --transport frames_transcript -k 4
         vidqa evaluate --model gemini/gemini-2.0-flash --gate --permutations 4 --rpm 10
+        vidqa evaluate --model local/smollm2 --model groq/llama-3.1-8b-instant --shard-by provider
     """
     from dataclasses import replace
 
@@ -100,10 +103,26 @@ def evaluate(models, transports, gate, permutations, counterfactual, frames, sta
         if max_cost is not None and not dry_run and total is not None and total > max_cost:
             raise VidqaError(f"The estimate (${total:.4f}) is above --max-cost ${max_cost:.4f}: nothing was sent.")
 
-    result = evaluate_questions(
-        store, list(models), settings=settings, status=None if status == "any" else status, video_id=video_id,
-        category=category, question_ids=list(question_ids) or None, limit=limit, judge=judge, limits=limits,
-        dry_run=dry_run, force=force, on_estimate=show, progress=not quiet)
+    kwargs = dict(settings=settings, status=None if status == "any" else status, video_id=video_id,
+                  category=category, question_ids=list(question_ids) or None, limit=limit, judge=judge,
+                  limits=limits, dry_run=dry_run, force=force, on_estimate=show)
+    if shard_by and not dry_run:
+        from vidqa.pipeline.evaluate_shards import evaluate_sharded
+
+        shards = evaluate_sharded(store, list(models), **kwargs)
+        for sh in shards:
+            if sh.error:
+                click.secho(f"[{sh.provider}] failed: {sh.error}", fg="red")
+            elif sh.result is not None and sh.result.stats is not None:
+                run = sh.result.eval_run
+                click.echo(f"[{sh.provider}] {sh.result.stats.summary()}"
+                           + (f" (evaluation run {run.id}: {run.status})" if run is not None else ""))
+        if any(sh.error for sh in shards):
+            raise VidqaError(f"{sum(bool(sh.error) for sh in shards)} of {len(shards)} provider shard(s) failed; "
+                             "the others are stored. Run the same command again to retry what is left.")
+        click.echo("See `vidqa results`.")
+        return
+    result = evaluate_questions(store, list(models), progress=not quiet, **kwargs)
     click.echo(f"{result.n_questions} question(s), {result.n_planned} call(s) planned")
     for m, t, c, r in result.skipped:
         click.secho(f"  left out: {m} {t} {c}: {r}", fg="yellow")
