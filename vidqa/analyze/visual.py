@@ -198,10 +198,10 @@ def analyze_visual(
         ]
         return annotate_colours(objects, frame.image) if s.colours and objects else objects
 
-    # Three threads share the work of one frame (the libraries release the GIL): the next frame decodes while the
-    # object detector (a thread of its own) and OCR + regions (this thread) work on this one. Each frame's result
-    # is complete before the next frame starts, so the events are exactly those of the sequential loop.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidqa-detect") as pool, \
+    # Four threads share the work of one frame (the libraries release the GIL): the next frame decodes while the
+    # object detector and the region finder (a thread each) and OCR (this thread) work on this one. Each frame's
+    # result is complete before the next frame starts, so the events are exactly those of the sequential loop.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vidqa-visual") as pool, \
             closing(prefetch(frames, depth=2)) as ahead:
         for frame in ahead:
             is_cut = frame.reason == "cut"
@@ -237,11 +237,13 @@ def analyze_visual(
                     det_thumb = thumb
                     pending = pool.submit(detect, frame)
             last_thumb = thumb
+            pending_regions = (pool.submit(find_regions, frame.image, t=frame.t, frame_index=frame.frame_index)
+                               if s.regions else None)
             if reader is not None:
                 reader.feed(frame)
             regions: list[VisualEvent] = []
-            if s.regions:
-                regions = find_regions(frame.image, t=frame.t, frame_index=frame.frame_index)
+            if pending_regions is not None:
+                regions = pending_regions.result()
                 if regions:
                     # the inside of a glyph ("O", "A", "0") on a plate is a flat enclosed region too: not a shape
                     text_boxes = _text_boxes(frame.image, reader)
