@@ -16,8 +16,9 @@ The rules:
 - stamps: look-back applied and clamped at 0, frame index beside the time (:func:`stamp_time`);
 - corrections: start/end/text/tags edits validated (:func:`edit_note`).
 
-Transcription jobs run on an :class:`Executor`: :class:`ThreadExecutor` (one worker thread and one warm model for
-the whole process, :func:`shared_executor`) or :class:`SyncExecutor` (runs the job at once: tests, scripts).
+Transcription jobs run on an :class:`Executor` (in :mod:`vidqa.annotate.executors`, re-exported here):
+:class:`ThreadExecutor` (one worker thread and one warm model for the whole process, :func:`shared_executor`) or
+:class:`SyncExecutor` (runs the job at once: tests, scripts).
 
 Example::
 
@@ -32,14 +33,13 @@ from __future__ import annotations
 
 import logging
 import math
-import queue
 import re
-import threading
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from vidqa.annotate.executors import Executor, SyncExecutor, ThreadExecutor, shared_executor
 from vidqa.errors import VidqaError
 from vidqa.records import Note
 
@@ -489,73 +489,3 @@ def transcribe_clip(path: Any, settings: Any = None) -> Transcript:
     backend = settings.resolved_backend()
     segments = transcribe(path, settings, progress=False)
     return Transcript(transcript_text(segments).strip(), f"{backend}:{settings.resolved_model()}")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# executors
-# ---------------------------------------------------------------------------------------------------------------
-class Executor(Protocol):
-    """Runs note jobs (transcriptions, recovery). A job reports its own errors; it never raises into the caller."""
-
-    def submit(self, job: Callable[[], None]) -> None: ...
-
-
-class SyncExecutor:
-    """Runs each job at once in the calling thread (tests, scripts: no threads, deterministic order)."""
-
-    def submit(self, job: Callable[[], None]) -> None:
-        try:
-            job()
-        except Exception:  # noqa: BLE001 - same contract as the thread executor
-            log.exception("vidqa note job failed")
-
-
-class ThreadExecutor:
-    """One daemon worker thread and one queue: jobs run in order, one at a time (one warm speech model).
-
-    Example::
-
-        ex = ThreadExecutor()
-        ex.submit(lambda: print("in the worker"))
-        ex.join()
-    """
-
-    def __init__(self, name: str = "vidqa-notes-worker") -> None:
-        self.name = name
-        self._q: queue.Queue[Callable[[], None]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
-        self._q.put(job)
-
-    def join(self) -> None:
-        """Block until every submitted job has run."""
-        self._q.join()
-
-    def _run(self) -> None:
-        while True:
-            job = self._q.get()
-            try:
-                job()
-            except Exception:  # noqa: BLE001 - never let the worker die
-                log.exception("vidqa note job failed")
-            finally:
-                self._q.task_done()
-
-
-_SHARED: ThreadExecutor | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_executor() -> ThreadExecutor:
-    """The process-wide note worker (every player shares it, so one speech model stays warm)."""
-    global _SHARED
-    with _SHARED_LOCK:
-        if _SHARED is None:
-            _SHARED = ThreadExecutor()
-        return _SHARED

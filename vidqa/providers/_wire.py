@@ -3,7 +3,14 @@
 Private helpers: :func:`chat_body` turns a :class:`~vidqa.providers.base.ChatRequest` into the keyword arguments
 of ``client.chat.completions.create``; :func:`parse_completion` turns the SDK's answer into a
 :class:`~vidqa.providers.base.ChatResponse` (a garbled answer raises
-:class:`~vidqa.providers.errors.MalformedResponseError`, which the retry policy retries).
+:class:`~vidqa.providers.errors.MalformedResponseError`, which the retry policy retries); :func:`complete_chat` is
+the one chat call of the SDK-based providers (checks, body, retries, error mapping, parsing).
+
+Example::
+
+    from vidqa.providers._wire import complete_chat
+    response = complete_chat(request, provider="groq", caps=caps, policy=RetryPolicy(), client=provider.client,
+                             describe=f"Groq chat ({request.model})")
 """
 
 from __future__ import annotations
@@ -11,12 +18,17 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from vidqa.providers.base import ChatRequest, ChatResponse
+from vidqa.providers.base import Capabilities, ChatRequest, ChatResponse, check_request
 from vidqa.providers.errors import MalformedResponseError, ProviderError, UnsupportedInputError
 from vidqa.providers.keys import scrub
-from vidqa.providers.retry import classify_exception
+from vidqa.providers.retry import RetryPolicy, classify_exception
+
+__all__ = ["chat_body", "classify_sdk", "complete_chat", "image_size", "messages_for", "parse_completion",
+           "request_bytes", "schema_instruction"]
 
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/mpeg": "mp3",
                   "audio/mp3": "mp3", "audio/flac": "flac", "audio/ogg": "ogg", "audio/webm": "webm"}
@@ -156,6 +168,56 @@ def classify_sdk(err: BaseException, *, describe: str, provider: str) -> Provide
     if mapped is not None and mapped.provider is None:
         mapped.provider = provider
     return mapped
+
+
+
+def complete_chat(
+    request: ChatRequest,
+    *,
+    provider: str,
+    caps: Capabilities,
+    policy: RetryPolicy,
+    client: Callable[[], Any],
+    describe: str | Callable[[], str],
+    image_detail: str | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    check: Callable[[ChatRequest], None] | None = None,
+) -> ChatResponse:
+    """One OpenAI-style chat completion through an SDK client (``groq``, ``openai``), retries included.
+
+    In order: ``request`` is checked against ``caps`` (before encoding, then with the encoded body's size), the
+    provider's own ``check`` runs, ``client()`` gives the SDK client (it may raise MissingKeyError), and
+    ``client.chat.completions.create`` is called under ``policy`` (``extra_body`` passed as the SDK's
+    ``extra_body``); SDK failures become ProviderErrors (:func:`classify_sdk`), the answer a :class:`ChatResponse`
+    whose ``attempts`` counts the calls made. ``describe`` names the call in messages; a function is called once the
+    client exists (e.g. a local server's URL, known once it runs).
+
+    Example::
+
+        complete_chat(request, provider="openai", caps=DEFAULT_CAPABILITIES, policy=RetryPolicy(),
+                      client=lambda: openai.OpenAI(base_url=url, api_key="x", max_retries=0), describe="chat")
+    """
+    check_request(request, caps, provider=provider)  # before encoding: what the model cannot take at all
+    body = chat_body(request, structured=caps.json_schema, image_detail=image_detail)
+    check_request(request, caps, provider=provider, request_bytes=request_bytes(body))
+    if check is not None:
+        check(request)
+    extra = dict(extra_body or {})
+    sdk = client()
+    what = describe() if callable(describe) else describe
+    attempts = 0
+
+    def call() -> ChatResponse:
+        nonlocal attempts
+        attempts += 1
+        t0 = time.perf_counter()
+        out = sdk.chat.completions.create(**body, **({"extra_body": extra} if extra else {}))
+        return parse_completion(out, provider=provider, model=request.model, latency=time.perf_counter() - t0,
+                                attempts=attempts, describe=what)
+
+    response = policy.run(call, describe=what, classify=lambda err: classify_sdk(err, describe=what, provider=provider))
+    response.attempts = attempts
+    return response
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

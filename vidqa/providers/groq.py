@@ -22,13 +22,12 @@ The Whisper helpers used by :mod:`vidqa.analyze.transcribe` stay here: :func:`gr
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from vidqa.config import settings
 from vidqa.providers import _wire
-from vidqa.providers.base import Capabilities, ChatRequest, ChatResponse, check_request
+from vidqa.providers.base import Capabilities, ChatRequest, ChatResponse
 from vidqa.providers.errors import RequestTooLarge
 from vidqa.providers.keys import api_key, has_key, scrub
 from vidqa.providers.retry import RetryPolicy
@@ -149,10 +148,12 @@ class GroqProvider:
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         """One chat completion (retries included). Raises a :class:`~vidqa.providers.errors.ProviderError`."""
-        caps = self.capabilities(request.model)
-        check_request(request, caps, provider=self.name)  # before encoding: what the model cannot take at all
-        body = _wire.chat_body(request, structured=caps.json_schema, image_detail=self.image_detail)
-        check_request(request, caps, provider=self.name, request_bytes=_wire.request_bytes(body))
+        return _wire.complete_chat(request, provider=self.name, caps=self.capabilities(request.model),
+                                   policy=self.policy, client=self.client, describe=f"Groq chat ({request.model})",
+                                   image_detail=self.image_detail, check=self._check_pixels)
+
+    def _check_pixels(self, request: ChatRequest) -> None:
+        """Groq's per-image limit (:data:`MAX_IMAGE_PIXELS`), refused locally as RequestTooLarge (413)."""
         for i, p in enumerate(request.parts):
             if p.kind == "image":
                 size = _wire.image_size(p.data or b"")
@@ -161,18 +162,3 @@ class GroqProvider:
                         f"groq/{request.model}: image {i} is {size[0]}x{size[1]} "
                         f"({size[0] * size[1] / 1e6:.1f} MP), over Groq's {MAX_IMAGE_PIXELS / 1e6:.0f} MP limit: "
                         "downscale it.", 413, provider=self.name)
-        client = self.client()
-        describe = f"Groq chat ({request.model})"
-        attempts = 0
-
-        def call() -> ChatResponse:
-            nonlocal attempts
-            attempts += 1
-            t0 = time.perf_counter()
-            out = client.chat.completions.create(**body)
-            return _wire.parse_completion(out, provider=self.name, model=request.model,
-                                          latency=time.perf_counter() - t0, attempts=attempts, describe=describe)
-
-        response = self.policy.run(call, describe=describe, classify=_classify(describe))
-        response.attempts = attempts
-        return response

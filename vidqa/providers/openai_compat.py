@@ -19,14 +19,13 @@ Example::
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from vidqa.config import settings
 from vidqa.providers import _wire
-from vidqa.providers.base import Capabilities, ChatRequest, ChatResponse, check_request
+from vidqa.providers.base import Capabilities, ChatRequest, ChatResponse
 from vidqa.providers.keys import api_key, has_key
 from vidqa.providers.retry import RetryPolicy
 
@@ -98,28 +97,10 @@ class OpenAICompatProvider:
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         """One chat completion (retries included). Raises a :class:`~vidqa.providers.errors.ProviderError`."""
-        caps = self.capabilities(request.model)
-        check_request(request, caps, provider=self.name)  # before encoding: what the model cannot take at all
-        body = _wire.chat_body(request, structured=caps.json_schema, image_detail=self.image_detail)
-        check_request(request, caps, provider=self.name, request_bytes=_wire.request_bytes(body))
-        extra = dict(self.extra_body)
-        client = self.client()
-        describe = f"{self.name} chat ({request.model} at {self.resolved_base_url()})"
-        attempts = 0
-
-        def call() -> ChatResponse:
-            nonlocal attempts
-            attempts += 1
-            t0 = time.perf_counter()
-            out = client.chat.completions.create(**body, **({"extra_body": extra} if extra else {}))
-            return _wire.parse_completion(out, provider=self.name, model=request.model,
-                                          latency=time.perf_counter() - t0, attempts=attempts, describe=describe)
-
-        response = self.policy.run(
-            call, describe=describe,
-            classify=lambda err: _wire.classify_sdk(err, describe=describe, provider=self.name))
-        response.attempts = attempts
-        return response
+        return _wire.complete_chat(request, provider=self.name, caps=self.capabilities(request.model),
+                                   policy=self.policy, client=self.client,
+                                   describe=lambda: f"{self.name} chat ({request.model} at {self.resolved_base_url()})",
+                                   image_detail=self.image_detail, extra_body=self.extra_body)
 
     def close(self) -> None:
         """Close the HTTP client (a new one is made on the next call)."""

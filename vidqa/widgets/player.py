@@ -5,7 +5,8 @@ binary message, is written next to the database (``notes/<video_id>/<note_id>.we
 background while you keep watching. Notes survive kernel restarts: reopening the same video shows them again.
 
 This module is only the face: every rule of a note's life is in :mod:`vidqa.annotate.notes` and every write goes
-through :class:`vidqa.pipeline.notes.VideoNotes`.
+through :class:`vidqa.pipeline.notes.VideoNotes`. The widget class holds the synced state and the public API; what it
+does with each front-end message (one handler per message type) is in :mod:`vidqa.widgets.player_messages`.
 
 Example (in JupyterLab or Voilà)::
 
@@ -27,28 +28,24 @@ The video is served by the Jupyter server itself (``/files/...`` in JupyterLab, 
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
-from vidqa.annotate.notes import Executor, clean_tags
+from vidqa.annotate.notes import Executor
 from vidqa.errors import VidqaError
 from vidqa.pipeline.notes import VideoNotes, audio_ext, find_or_ingest
 from vidqa.records import Note, Video
 from vidqa.store import Store, open_store
 from vidqa.widgets.assets import widget_file, widget_module
+from vidqa.widgets.player_messages import dispatch, note_dict
 
 __all__ = ["DEFAULT_KEYMAP", "OVERLAY_POSITIONS", "VideoPlayer", "widget_file", "audio_ext"]
-
-log = logging.getLogger(__name__)
 
 DEFAULT_KEYMAP: dict[str, str] = {
     "record": " ",
@@ -67,13 +64,6 @@ OVERLAY_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right", "ou
 """Where the time overlay sits: a corner of the picture, or ``outside`` (a strip above it, covering nothing)."""
 
 SEEK_STEP_S = 5.0
-
-
-def _note_dict(n: Note) -> dict[str, Any]:
-    return {
-        "id": n.id, "t": n.t, "end": n.end, "frame": n.frame_index, "text": n.text, "status": n.status,
-        "error": n.error, "tags": list(n.tags), "kind": n.kind, "has_audio": bool(n.audio_path),
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -193,23 +183,6 @@ class VideoPlayer(anywidget.AnyWidget):
             keymap=km, lookback=float(lookback), hold_to_talk=bool(hold_to_talk), export_formats=list(EXPORT_FORMATS),
             overlay=overlay, picker=bool(picker), autofocus=bool(autofocus), **kwargs,
         )
-        self._handlers: dict[str, Callable[[dict[str, Any], list[bytes]], Any]] = {
-            "hello": self._on_hello,
-            "stamp": self._on_stamp,
-            "audio": self._on_audio,
-            "retry": self._on_retry,
-            "typed": self._on_typed,
-            "edit": self._on_edit,
-            "delete": self._on_delete,
-            "undo": self._on_undo,
-            "cancel": self._on_cancel,
-            "export": self._on_export,
-            "summarize": self._on_summarize,
-            "time": self._on_time,
-            "mic": self._on_mic,
-            "clip": self._on_clip,
-            "open": self._on_open,
-        }
         self.on_msg(self._dispatch)
         self._notes: VideoNotes = self._attach(video)
         self._notes.warm_up()
@@ -281,149 +254,11 @@ class VideoPlayer(anywidget.AnyWidget):
         Returns the handler's result (e.g. the note for ``stamp``); errors are shown in the widget's error bar and
         returned as ``None``.
         """
-        return self._dispatch(self, content, buffers or [])
+        return dispatch(self, content, buffers or [])
 
-    # --- dispatch ------------------------------------------------------------------------------------------------
     def _dispatch(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> Any:
-        kind = content.get("type") if isinstance(content, dict) else None
-        handler = self._handlers.get(kind or "")
-        if handler is None:
-            self.error = f"The player got an unknown message {kind!r} (front-end and Python versions differ?)."
-            return None
-        try:
-            return handler(content, list(buffers or []))
-        except VidqaError as err:
-            self.error = str(err)
-        except Exception as err:  # noqa: BLE001 - never crash the kernel's comm handler
-            log.error("player %s handler failed:\n%s", kind, traceback.format_exc())
-            self.error = f"{kind} failed: {type(err).__name__}: {err}"
-        return None
-
-    # --- handlers ------------------------------------------------------------------------------------------------
-    def _on_hello(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        page = {k: str(msg.get(k) or "") for k in ("base_url", "app_url", "pathname")}
-        self._page = page
-        self._serve(page)
-
-    def _on_time(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        self.current_time = float(msg.get("t") or 0.0)
-
-    def _on_mic(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        state = str(msg.get("state") or "")
-        if state:
-            self.mic_state = state
-        if msg.get("message"):
-            self._say(str(msg.get("short") or "No microphone: notes are typed."), str(msg["message"]))
-        if state == "unavailable" and (msg.get("note_id") is not None or msg.get("client_id") in self._client_ids):
-            self._notes.mic_unavailable(self._note_id(msg))
-
-    def _on_stamp(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        kind = str(msg.get("kind") or "voice")
-        note = self._notes.stamp(msg.get("t"), frame=msg.get("frame"), kind=kind)
-        self.current_time = float(msg.get("t"))
-        client_id = str(msg.get("client_id") or "")
-        if client_id:
-            self._client_ids[client_id] = note.id
-        self.send({"type": "stamped", "client_id": client_id, "note_id": note.id, "t": note.t})
-        return note
-
-    def _note_id(self, msg: dict[str, Any]) -> int:
-        nid = msg.get("note_id")
-        if nid is None and msg.get("client_id"):
-            nid = self._client_ids.get(str(msg["client_id"]))
-        if nid is None:
-            raise VidqaError("That message names no note (its stamp never reached Python?).")
-        return self._notes.note(int(nid)).id
-
-    def _on_audio(self, msg: dict[str, Any], buffers: list[Any]) -> Note:
-        note_id = self._note_id(msg)
-        if not buffers:
-            raise VidqaError("The recording arrived without its audio (no binary buffer).")
-        return self._notes.save_audio(note_id, bytes(buffers[0]), str(msg.get("mime") or "audio/webm"),
-                                      end=msg.get("end"))
-
-    def _on_retry(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        backend = str(msg["backend"]) if msg.get("backend") else None
-        if backend:
-            self.backend = backend
-        return self._notes.retry(self._note_id(msg), backend=backend)
-
-    def _on_typed(self, msg: dict[str, Any], _b: list[Any]) -> Note | None:
-        text = str(msg.get("text") or "")
-        tags = clean_tags(msg.get("tags"))
-        if msg.get("note_id") is not None or msg.get("client_id") in self._client_ids:
-            # a stamp saved at the key press (typed note, or a voice stamp whose microphone failed)
-            return self._notes.type_text(self._note_id(msg), text, tags)
-        return self._notes.add_typed(msg.get("t"), text, frame=msg.get("frame"), tags=tags)
-
-    def _on_edit(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        times = {k: msg[k] for k in ("t", "end") if k in msg}
-        text = str(msg["text"]) if msg.get("text") is not None else None
-        return self._notes.edit(self._note_id(msg), text=text, tags=clean_tags(msg.get("tags")), **times)
-
-    def _on_delete(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        note = self._notes.delete(self._note_id(msg))
-        self._say(f"Deleted the note at {_hms(note.t)}.")
-        return note
-
-    def _on_undo(self, msg: dict[str, Any], _b: list[Any]) -> Note:
-        note = self._notes.restore(self._note_id(msg))
-        self._say(f"Restored the note at {_hms(note.t)}.")
-        return note
-
-    def _on_cancel(self, msg: dict[str, Any], _b: list[Any]) -> bool:
-        """A stamp whose note was abandoned (the text field was dismissed)."""
-        return self._notes.cancel(self._note_id(msg))
-
-    def _on_clip(self, msg: dict[str, Any], _b: list[Any]) -> int:
-        """Send a note's recording to the front-end to play it back."""
-        note_id = self._note_id(msg)
-        data, mime = self._notes.audio(note_id)
-        self.send({"type": "clip", "note_id": note_id, "mime": mime}, [data])
-        return len(data)
-
-    def _on_open(self, msg: dict[str, Any], _b: list[Any]) -> Video:
-        db = msg.get("db")
-        video = self.open_video(msg.get("video"), store=db if db else None)
-        self._say(f"Showing {video.title or video.id}.")
-        return video
-
-    def _on_export(self, msg: dict[str, Any], _b: list[Any]) -> Path:
-        fmt = str(msg.get("fmt") or "")
-        path, text = self._export(fmt, None)
-        mime = {"srt": "application/x-subrip", "vtt": "text/vtt", "csv": "text/csv", "json": "application/json",
-                "eaf": "application/xml"}.get(fmt.lower(), "text/plain")
-        self.send({"type": "download", "filename": path.name, "mime": mime, "text": text})
-        return path
-
-    def _on_summarize(self, msg: dict[str, Any], _b: list[Any]) -> None:
-        from vidqa.providers.groq import has_groq_key
-
-        if not has_groq_key():
-            self.summary = ""
-            self._say("Summaries need GROQ_API_KEY.",
-                      "Summaries use Groq: set GROQ_API_KEY in the environment that runs Jupyter "
-                      "(then restart the kernel) and press Summarise again.")
-            return
-        self.busy = "Summarising the notes with Groq…"
-        store, video_id = self._store, self._video.id
-
-        def job() -> None:
-            from vidqa.pipeline.summaries import summarize_video_notes
-
-            try:
-                result = summarize_video_notes(store, video_id)
-                self.summary = str(result.get("text", ""))
-                self._say(f"Summary by {result.get('model', 'Groq')}.")
-            except VidqaError as err:
-                self.error = str(err)
-            except Exception as err:  # noqa: BLE001
-                self.error = f"Summary failed: {type(err).__name__}: {err}"
-            finally:
-                store.release_thread()
-                self.busy = self._notes.busy_text()
-
-        threading.Thread(target=job, name="vidqa-summary", daemon=True).start()
+        """The ``on_msg`` callback: :func:`vidqa.widgets.player_messages.dispatch`."""
+        return dispatch(self, content, buffers)
 
     # --- internals -----------------------------------------------------------------------------------------------
     def _say(self, short: str, detail: str = "") -> None:
@@ -532,7 +367,7 @@ class VideoPlayer(anywidget.AnyWidget):
     def _refresh_notes(self) -> None:
         with self._refresh_lock:
             notes = self._store.notes(self._video.id)
-            self.notes_state = [_note_dict(n) for n in notes]
+            self.notes_state = [note_dict(n) for n in notes]
 
     def _export(self, fmt: str, path: str | os.PathLike[str] | None) -> tuple[Path, str]:
         from vidqa.annotate.exports import EXPORT_FORMATS, export_notes
@@ -576,10 +411,3 @@ def _video_mime(path: str | None) -> str:
     ext = Path(path or "").suffix.lower()
     return {".webm": "video/webm", ".ogv": "video/ogg", ".mov": "video/mp4", ".m4v": "video/mp4"}.get(ext, "video/mp4")
 
-
-def _hms(t: float) -> str:
-    ms = round(max(0.0, t) * 1000)
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
