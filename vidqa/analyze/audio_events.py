@@ -35,7 +35,7 @@ How it works
    does not stand out from what precedes it (music after speech) the strongest onset-strength peak before the
    anchor is used, else the window's middle. ``peak`` is the loudest frame inside. (Issue #8: the old search
    window ended before an onset that the first patch only just heard, putting a buzzer 0.66 s early.)
-4. **Whistles** get a second, signal-processing detector, because YAMNet scores real referee whistles mostly as
+4. **Whistles** get a second, signal-processing detector (:mod:`vidqa.analyze.whistle`), because YAMNet scores real referee whistles mostly as
    *Buzzer / Alarm / Beep* (long whistle ≈ 0.5–0.7) and short ones weakly (≤ 0.32, often as *Ringtone*). A
    referee whistle is a narrow tonal peak between 1.5 and 5 kHz (the tuxfootball whistle sits at 2.1 kHz) that
    carries most of the frame's energy and whose frequency wobbles (the pea): frames whose strongest 1.5–5 kHz
@@ -96,6 +96,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vidqa.analyze.whistle import tonal_segments, whistle_confidence
+from vidqa.analyze.yamnet import (  # re-exported: KIND_CLASSES, YamnetModel
+    ENV_HOP_S,
+    HOP,
+    KIND_CLASSES,
+    PATCH_HOP_S,
+    PATCH_LEN_S,
+    YamnetModel,
+)
 from vidqa.errors import StageError
 from vidqa.media.audio import SAMPLE_RATE, load_audio
 from vidqa.records import AudioEvent
@@ -107,15 +116,6 @@ __all__ = [
     "detect_audio_events",
     "detect_audio_events_file",
 ]
-
-from vidqa.analyze.yamnet import (  # noqa: E402  (re-exported: KIND_CLASSES, YamnetModel)
-    ENV_HOP_S,
-    HOP,
-    KIND_CLASSES,
-    PATCH_HOP_S,
-    PATCH_LEN_S,
-    YamnetModel,
-)
 
 
 @dataclass
@@ -221,68 +221,6 @@ def _envelopes(x: np.ndarray) -> _Envelopes:
     onset = librosa.onset.onset_strength(y=x, sr=SAMPLE_RATE, hop_length=HOP, n_fft=512)
     n = min(len(rms_db), len(onset))
     return _Envelopes(rms_db[:n], onset[:n], n)
-
-
-@dataclass
-class _Tonal:
-    start: float
-    end: float
-    peak: float
-    freq: float
-    fraction: float
-    jitter: float
-
-
-def _tonal_segments(x: np.ndarray, s: AudioEventSettings) -> list[_Tonal]:
-    """DSP whistle candidates: chains of frames with a dominant narrow peak in the whistle band."""
-    import librosa
-
-    if len(x) < 1024:
-        return []
-    S = np.abs(librosa.stft(x, n_fft=1024, hop_length=HOP, win_length=1024, center=True)) ** 2
-    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=1024)
-    lo, hi = s.whistle_band_hz
-    band = np.where((freqs >= lo) & (freqs <= hi))[0]
-    Sb = S[band]
-    k = Sb.argmax(axis=0)
-    cols = np.arange(Sb.shape[1])
-    nb = len(band)
-    peak_power = sum(Sb[np.clip(k + d, 0, nb - 1), cols] for d in (-2, -1, 0, 1, 2))
-    total = S[freqs >= 100].sum(axis=0) + 1e-12
-    fraction = peak_power / total
-    peaky = 10 * np.log10(peak_power / (np.median(Sb, axis=0) + 1e-12) + 1e-12)
-    a = np.log(Sb[np.clip(k - 1, 0, nb - 1), cols] + 1e-20)
-    b = np.log(Sb[k, cols] + 1e-20)
-    c = np.log(Sb[np.clip(k + 1, 0, nb - 1), cols] + 1e-20)
-    delta = np.clip(0.5 * (a - c) / (a - 2 * b + c - 1e-12), -0.5, 0.5)
-    f = freqs[band][k] + delta * (freqs[1] - freqs[0])
-    level = 10 * np.log10(peak_power + 1e-20)
-    active = (fraction >= s.whistle_min_fraction) & (peaky >= s.whistle_min_peak_db) & (level > 2 * s.silence_db + 20)
-
-    segs: list[_Tonal] = []
-    max_gap = 3  # frames: bridge the trill's dips
-    i, n = 0, len(active)
-    while i < n:
-        if not active[i]:
-            i += 1
-            continue
-        members = [i]
-        j = i + 1
-        while j < n and j - members[-1] <= max_gap:
-            if active[j] and abs(f[j] - f[members[-1]]) < 120:
-                members.append(j)
-            j += 1
-        i = members[-1] + 1
-        m = np.array(members)
-        start, end = m[0] * ENV_HOP_S, (m[-1] + 1) * ENV_HOP_S
-        if end - start < s.whistle_min_duration:
-            continue
-        df = np.diff(f[m])
-        segs.append(
-            _Tonal(start, end, float(m[int(np.argmax(level[m]))] * ENV_HOP_S), float(np.median(f[m])),
-                   float(np.mean(fraction[m])), float(np.std(df)) if len(df) > 1 else 0.0)
-        )
-    return segs
 
 
 # --- events from patch scores -----------------------------------------------------------------------------------
@@ -525,19 +463,15 @@ def detect_audio_events(
     whistles: list[AudioEvent] = []
     if "whistle" in kinds:
         if s.whistle_dsp:
-            for seg in _tonal_segments(x, s):
+            for seg in tonal_segments(x, s):
                 p0, p1 = _patches_for(seg.start, seg.end, n_p)
                 support = float(scores["tonal"][p0 : p1 + 1].max())
                 whistle_cls = float(scores["whistle"][p0 : p1 + 1].max())
                 veto = max(float(scores["music"][p0 : p1 + 1].max()), float(scores["animal"][p0 : p1 + 1].max()))
-                is_whistle_cls = whistle_cls >= s.threshold("whistle")
-                if seg.jitter < s.whistle_min_jitter_hz and not is_whistle_cls:
-                    continue  # a steady electronic tone (ding, beep, sine)
-                if veto >= s.whistle_veto and veto > support and not is_whistle_cls:
-                    continue  # music or an animal call
-                if not (seg.fraction >= s.whistle_strong_fraction or support >= s.whistle_support or is_whistle_cls):
+                conf = whistle_confidence(seg, s, support=support, whistle_cls=whistle_cls, veto=veto,
+                                          whistle_threshold=s.threshold("whistle"))
+                if conf is None:
                     continue
-                conf = max(whistle_cls, 0.5 * support + 0.5 * min(1.0, seg.fraction / 0.8))
                 labels = _labels(model, probs, p0, p1, s.top_labels)
                 whistles.append(AudioEvent("whistle", clip_t(seg.start), clip_t(seg.end), clip_t(seg.peak), round(conf, 3), labels))
             whistles.sort(key=lambda e: e.start)

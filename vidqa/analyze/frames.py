@@ -27,11 +27,9 @@ way and sampling cost 1.04× a keyframe-only decode). Not trusted when either ke
 from/to black looks like a cut there): those GOPs are decoded. Fixed-GOP files (keyframes never at cuts) always
 get the decode-and-verify path; the tests cover both.
 
-Cut signature: a 64×36 downscale of the luma plane plus 32×18 of each chroma plane, read straight from the YUV
-planes (no RGB conversion; strided then area-averaged, ≈ 0.1 ms a 720p frame). The cut score is the mean absolute difference of consecutive
-signatures (0..1, luma weighted 1/2, each chroma 1/4). A cut needs ``score >= cut_threshold`` **and** a score
-``cut_ratio``× above the median of the recent frame-to-frame scores, so fast motion, pans and fades (many
-moderate differences in a row) do not count as cuts while a single jump does.
+Whether two frames are a cut (signatures, scores, the hard and adaptive cut tests) is decided by
+:mod:`vidqa.analyze.cuts`; this module decides which frames to decode and compare. ``DEFAULT_CUT_THRESHOLD`` and
+``SceneCut`` live there and are re-exported here.
 
 Example::
 
@@ -45,7 +43,6 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,18 +50,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from vidqa.analyze.cuts import (
+    ADAPTIVE_AFTER,
+    DEFAULT_CUT_THRESHOLD,
+    CutJudge,
+    KeyframePairJudge,
+    SceneCut,
+    encoder_cut_keyframes,
+    frame_signature,
+    signature_score,
+    signature_spread,
+)
 from vidqa.errors import CorruptMediaError, NoVideoStreamError
 
 if TYPE_CHECKING:
     from vidqa.records import Probe
 
 __all__ = ["DEFAULT_CUT_THRESHOLD", "Frame", "SceneCut", "detect_scene_cuts", "sample_frames"]
-
-DEFAULT_CUT_THRESHOLD = 0.06
-"""Mean absolute signature difference (0..1) at or above which consecutive frames are a candidate cut."""
-
-_SIG_W, _SIG_H = 64, 36
-_HISTORY = 12  # recent frame-to-frame scores kept for the adaptive part of the cut test
 
 
 @dataclass
@@ -88,15 +90,6 @@ class Frame:
     cut_score: float | None = None
 
 
-@dataclass
-class SceneCut:
-    """A hard cut: ``t`` / ``frame_index`` are those of the first frame of the new shot; ``score`` is 0..1."""
-
-    t: float
-    frame_index: int | None
-    score: float
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 
@@ -117,187 +110,6 @@ def _rotate(img: np.ndarray, cw: int) -> np.ndarray:
     if cw == 270:
         return np.ascontiguousarray(np.rot90(img, k=1))
     return img
-
-
-def _plane(p: Any, w: int, h: int) -> np.ndarray:
-    """A plane's pixels as a (h, w) uint8 view (no copy; rows padded to ``line_size`` in memory)."""
-    a = np.frombuffer(p, np.uint8)
-    ls = p.line_size
-    return a[: ls * h].reshape(h, ls)[:, :w]
-
-
-def _shrink(plane: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Area-average ``plane`` down to ``w``×``h``; big planes are first thinned by a stride (≥ 4×4 samples a cell
-    remain), which is ~6× cheaper than averaging every pixel of a 720p plane and as good for telling shots apart."""
-    import cv2
-
-    step = max(1, min(plane.shape[0] // (4 * h), plane.shape[1] // (4 * w)))
-    if step > 1:
-        plane = plane[::step, ::step]
-    return cv2.resize(plane, (w, h), interpolation=cv2.INTER_AREA)
-
-
-def _signature(frame: Any) -> np.ndarray:
-    """Downscaled Y (64×36) + U, V (32×18) as float32 0..1, straight from the planes when the format is 8-bit YUV."""
-    fmt = frame.format.name
-    w, h = frame.width, frame.height
-    cw_, ch_ = _SIG_W // 2, _SIG_H // 2
-    if fmt in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12"):
-        planes = frame.planes  # (a new tuple on every access)
-        ys = _shrink(_plane(planes[0], w, h), _SIG_W, _SIG_H)
-        if fmt == "nv12":
-            uv = _plane(planes[1], 2 * ((w + 1) // 2), (h + 1) // 2).reshape((h + 1) // 2, -1, 2)
-            us, vs = _shrink(np.ascontiguousarray(uv[..., 0]), cw_, ch_), _shrink(np.ascontiguousarray(uv[..., 1]), cw_, ch_)
-        else:
-            pw, ph = planes[1].width, planes[1].height
-            us, vs = _shrink(_plane(planes[1], pw, ph), cw_, ch_), _shrink(_plane(planes[2], pw, ph), cw_, ch_)
-    else:  # any other pixel format: convert (slower, rare)
-        yuv = frame.to_ndarray(format="yuv444p")  # (3, h, w)
-        ys, us, vs = _shrink(yuv[0], _SIG_W, _SIG_H), _shrink(yuv[1], cw_, ch_), _shrink(yuv[2], cw_, ch_)
-    out = np.empty(_SIG_W * _SIG_H + 2 * cw_ * ch_, np.float32)
-    out[: _SIG_W * _SIG_H] = ys.ravel()
-    out[_SIG_W * _SIG_H : _SIG_W * _SIG_H + cw_ * ch_] = us.ravel()
-    out[_SIG_W * _SIG_H + cw_ * ch_ :] = vs.ravel()
-    out *= 1.0 / 255.0
-    return out
-
-
-_NY = _SIG_W * _SIG_H
-_NC = (_SIG_W // 2) * (_SIG_H // 2)
-
-
-def _score(a: np.ndarray, b: np.ndarray) -> float:
-    d = np.abs(a - b)
-    return float(0.5 * d[:_NY].mean() + 0.25 * d[_NY : _NY + _NC].mean() + 0.25 * d[_NY + _NC :].mean())
-
-
-def _shifted_overlap(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
-    h, w = a.shape
-    if abs(dx) >= w // 2 or abs(dy) >= h // 2:
-        return float("inf")
-    a2 = a[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-    b2 = b[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
-    return float(np.abs(a2 - b2).mean())
-
-
-def _aligned_score(a: np.ndarray, b: np.ndarray) -> float:
-    """:func:`_score` after undoing a global shift (pan/tilt) found by phase correlation of the luma signatures.
-
-    Used to compare keyframes that lie up to ~2 s apart: a pan moves the picture a lot between them but the shifted
-    pictures still match, while a cut leaves them different however they are aligned.
-    """
-    import cv2
-
-    plain = _score(a, b)
-    ya, yb = a[:_NY].reshape(_SIG_H, _SIG_W), b[:_NY].reshape(_SIG_H, _SIG_W)
-    ch, cw = _SIG_H // 2, _SIG_W // 2
-    ua, ub = a[_NY : _NY + _NC].reshape(ch, cw), b[_NY : _NY + _NC].reshape(ch, cw)
-    va, vb = a[_NY + _NC :].reshape(ch, cw), b[_NY + _NC :].reshape(ch, cw)
-    win = cv2.createHanningWindow((_SIG_W, _SIG_H), cv2.CV_64F)
-    (sx, sy), _ = cv2.phaseCorrelate(ya.astype(np.float64), yb.astype(np.float64), win)
-    best = plain
-    tried = {(0, 0)}
-    for sgn in (1, -1):
-        for ex in (-1, 0, 1):  # the estimate is sub-pixel: try the integer shifts around it
-            for ey in (-1, 0, 1):
-                dx, dy = round(sgn * sx) + ex, round(sgn * sy) + ey
-                if (dx, dy) in tried:
-                    continue
-                tried.add((dx, dy))
-                hx, hy = round(dx / 2), round(dy / 2)
-                s = (
-                    0.5 * _shifted_overlap(ya, yb, dx, dy)
-                    + 0.25 * _shifted_overlap(ua, ub, hx, hy)
-                    + 0.25 * _shifted_overlap(va, vb, hx, hy)
-                )
-                best = min(best, s)
-    return best
-
-
-def _gain_compensated_score(a: np.ndarray, b: np.ndarray) -> float:
-    """:func:`_score` after fitting ``b ≈ gain * a + offset`` per plane: what is left of a fade is near zero."""
-    ya, yb = a[:_NY].astype(np.float64), b[:_NY].astype(np.float64)
-    sa, sb = ya.std(), yb.std()
-    # only a picture that keeps its structure is a fade: flat frames or unrelated ones are not compensated
-    if sa < 0.02 or sb < 0.02 or float(((ya - ya.mean()) * (yb - yb.mean())).mean() / (sa * sb)) < 0.7:
-        return float("inf")
-    parts = ((0, _NY, 0.5), (_NY, _NY + _NC, 0.25), (_NY + _NC, _NY + 2 * _NC, 0.25))
-    total = 0.0
-    for lo, hi, w in parts:
-        x, y = a[lo:hi].astype(np.float64), b[lo:hi].astype(np.float64)
-        vx = x.var()
-        gain = ((x - x.mean()) * (y - y.mean())).mean() / vx if vx > 1e-8 else 0.0
-        gain = min(max(gain, 0.0), 4.0)  # a fade scales contrast; a negative fit is not a fade
-        total += w * float(np.abs(y - (gain * (x - x.mean()) + y.mean())).mean())
-    return total
-
-
-def _keyframe_compare(a: np.ndarray, b: np.ndarray) -> tuple[float, bool]:
-    """How different two keyframes up to ~2 s apart are, forgiving a global pan or a fade between them.
-
-    Also says whether the difference can be trusted as a cut without looking at the frames in between: not when
-    either picture is nearly flat (black, white), since a fade from/to black looks the same as a cut there.
-    """
-    score = min(_aligned_score(a, b), _gain_compensated_score(a, b))
-    flat = min(float(a[:_NY].std()), float(b[:_NY].std())) < 0.03
-    return score, not flat
-
-
-ADAPTIVE_MIN_SCORE = 0.015
-"""Smallest score an adaptive (low-contrast) cut may have."""
-ADAPTIVE_RATIO = 4.0
-"""An adaptive cut stands this many times above the median of the recent frame-to-frame scores ..."""
-ADAPTIVE_AFTER = 0.35
-"""... and the next frame's score falls back under this share of it (a fade or motion keeps changing)."""
-ADAPTIVE_SPREAD = 0.6
-"""Share of the signature's cells that must change (a cut changes the whole picture; an object appearing does not)."""
-
-
-def _spread(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest share, over the Y, U and V planes, of signature cells whose value moved by more than ~2 levels
-    (a cut between two flat backgrounds may change one chroma plane only, but everywhere)."""
-    moved = np.abs(a - b) > 0.008
-    return float(max(moved[:_NY].mean(), moved[_NY:_NY + _NC].mean(), moved[_NY + _NC:].mean()))
-
-
-class _CutJudge:
-    """Consecutive-frame cut test.
-
-    A **hard cut**: ``score >= threshold`` and ``score >= ratio ×`` the median of the recent frame-to-frame scores.
-    An **adaptive (low-contrast) cut**, as PySceneDetect's adaptive detector does it, compares a score with its
-    rolling neighbourhood instead of a fixed threshold: ``score >= ADAPTIVE_MIN_SCORE``, ``>= ADAPTIVE_RATIO ×`` the
-    recent median, the change covers most of the picture (``ADAPTIVE_SPREAD``), and the *next* frame's score falls
-    back under ``ADAPTIVE_AFTER ×`` the score (a fade or a pan changes frame after frame; a cut is one jump). Such a
-    candidate is therefore decided one frame late (:meth:`confirm`).
-    """
-
-    def __init__(self, threshold: float, ratio: float, adaptive: bool = True):
-        self.threshold = threshold
-        self.ratio = ratio
-        self.adaptive = adaptive
-        self.recent: deque[float] = deque(maxlen=_HISTORY)
-
-    def reset(self) -> None:
-        self.recent.clear()
-
-    def __call__(self, score: float, spread: float = 1.0) -> bool | str:
-        """``True`` (hard cut), ``"candidate"`` (adaptive cut, confirm with the next score) or ``False``."""
-        base = float(np.median(self.recent)) if self.recent else 0.0
-        is_cut = score >= self.threshold and score >= self.ratio * base
-        if is_cut:
-            return True  # a cut is not motion: keep it out of the baseline
-        if (self.adaptive and score >= ADAPTIVE_MIN_SCORE and score >= ADAPTIVE_RATIO * max(base, 0.002)
-                and spread >= ADAPTIVE_SPREAD):
-            return "candidate"
-        self.recent.append(score)
-        return False
-
-    def confirm(self, score: float, next_score: float) -> bool:
-        """Whether an adaptive candidate of ``score`` is a cut, given the score of the frame after it."""
-        ok = next_score <= ADAPTIVE_AFTER * score
-        if not ok:
-            self.recent.append(score)
-        return ok
 
 
 @dataclass
@@ -394,8 +206,8 @@ class _Sampler:
         self.fps = fps if fps and fps > 0 else None
         self.scene_cuts = scene_cuts
         self.threshold = cut_threshold
-        self.judge = _CutJudge(cut_threshold, cut_ratio, adaptive)
-        self.key_recent: deque[float] = deque(maxlen=8)
+        self.judge = CutJudge(cut_threshold, cut_ratio, adaptive)
+        self.key_judge = KeyframePairJudge(cut_threshold, adaptive)
         self.rotation = rotation
         self.want_images = want_images
         self.progress = progress
@@ -418,16 +230,11 @@ class _Sampler:
         self.mode = mode
         self.stats = {"keyframes_decoded": 0, "gops_decoded": 0, "gops_for_cuts": 0, "gops_for_rate": 0,
                       "cuts_at_encoder_keyframes": 0}
-        # Keyframes the encoder put off its regular schedule (closer to the previous one than the usual GOP length)
-        # are scene-cut keyframes (x264 --scenecut and most encoders): the encoder compared every frame pair
-        # there, so a cut seen between such a keyframe and the previous one is placed on it without decoding.
+        # Keyframes the encoder put off its regular schedule are its scene-cut keyframes: a cut seen between such a
+        # keyframe and the previous one is placed on it without decoding.
         self.encoder_cut_keys: set[int] = set()
-        if trust_encoder_keyframes and len(s.key_pts) > 2 and s.fps:
-            kt = np.array([(k - s.start) * s.time_base for k in s.key_pts])
-            gaps = np.diff(kt)
-            regular = float(np.percentile(gaps, 90))
-            if regular > 2.5 / s.fps:
-                self.encoder_cut_keys = {i + 1 for i, g in enumerate(gaps) if g < regular - 1.5 / s.fps}
+        if trust_encoder_keyframes and s.fps:
+            self.encoder_cut_keys = encoder_cut_keyframes([(k - s.start) * s.time_base for k in s.key_pts], s.fps)
 
     # -- common ---------------------------------------------------------------------------------------------------
     def t_of(self, pts: int | None, frame: Any = None) -> float:
@@ -441,11 +248,11 @@ class _Sampler:
         """``frame``'s signature, its score against ``prev_sig`` and the judge's verdict (True/"candidate"/False)."""
         if not self.scene_cuts:
             return prev_sig, None, False
-        sig = _signature(frame)
+        sig = frame_signature(frame)
         if prev_sig is None:
             return sig, None, False
-        score = _score(prev_sig, sig)
-        verdict = self.judge(score, _spread(prev_sig, sig) if self.judge.adaptive else 1.0)
+        score = signature_score(prev_sig, sig)
+        verdict = self.judge(score, signature_spread(prev_sig, sig) if self.judge.adaptive else 1.0)
         return sig, score, verdict
 
     def index_of(self, pts: int | None, t: float) -> int | None:
@@ -588,7 +395,7 @@ class _Sampler:
                 if ki is None:  # not a keyframe we know (should not happen); treat by time
                     ki = max(0, bisect.bisect_right(s.key_pts, frame.pts or 0) - 1)
                 self.stats["keyframes_decoded"] += 1
-                sig = _signature(frame) if self.scene_cuts else None
+                sig = frame_signature(frame) if self.scene_cuts else None
                 cut_score = None
                 if prev is not None:
                     pki, _, psig = prev
@@ -655,19 +462,8 @@ class _Sampler:
             if next_frame is None:
                 suspect = len(packets) > 1
             elif ksig is not None and next_sig is not None:
-                # keyframes lie apart in time: a cut between them shows as at least most of a cut's jump
-                # (after undoing a global pan, so that camera motion alone does not force a GOP decode)
-                kscore, trustable = _keyframe_compare(ksig, next_sig)
-                suspect = kscore >= 0.8 * self.threshold
-                if not suspect and self.judge.adaptive:
-                    # a low-contrast cut: a keyframe pair that differs much more than the recent pairs did
-                    base = float(np.median(self.key_recent)) if self.key_recent else 0.0
-                    # (keyframes lie ~1 s apart: motion raises their baseline, so a global change (spread) at
-                    # twice the baseline is enough to decode the GOP; the per-frame judge then decides)
-                    suspect = (kscore >= 0.8 * ADAPTIVE_MIN_SCORE and kscore >= 2.0 * max(base, 0.002)
-                               and _spread(ksig, next_sig) >= 0.8 * ADAPTIVE_SPREAD)
-                    if not suspect:
-                        self.key_recent.append(kscore)
+                # keyframes lie apart in time: a big or (adaptive) unusual pair difference may hide a cut
+                suspect, trustable, kscore = self.key_judge(ksig, next_sig)
         if not suspect and not gop_fills:
             # keyframes are far apart: what we saw between them is not a frame-to-frame baseline
             return
@@ -677,8 +473,8 @@ class _Sampler:
             return
         if len(packets) <= 1 and next_frame is not None and self.scene_cuts:
             # consecutive keyframes (all-intra or 1-frame GOP): they are consecutive frames
-            sc = _score(ksig, next_sig)  # type: ignore[arg-type]
-            if self.judge(sc, _spread(ksig, next_sig)) is True:  # type: ignore[arg-type]
+            sc = signature_score(ksig, next_sig)  # type: ignore[arg-type]
+            if self.judge(sc, signature_spread(ksig, next_sig)) is True:  # type: ignore[arg-type]
                 self._pending_cut = sc
             return
         # decode the GOP in full from the packets we kept (no seek)
@@ -719,7 +515,7 @@ class _Sampler:
                 yield self.make(f, "rate")
             prev_score = score
         if self.scene_cuts and next_sig is not None and prev_sig is not None:
-            sc = _score(prev_sig, next_sig)
+            sc = signature_score(prev_sig, next_sig)
             if held is not None:
                 hf, hscore, htake, _ = held
                 held = None
@@ -727,7 +523,7 @@ class _Sampler:
                     yield self.make(hf, "cut", hscore)
                 elif htake:
                     yield self.make(hf, "rate")
-            verdict = self.judge(sc, _spread(prev_sig, next_sig))
+            verdict = self.judge(sc, signature_spread(prev_sig, next_sig))
             # at the next keyframe there is no next score yet: an adaptive candidate must be a lone jump after
             # quiet frames instead (a fade changes every frame before it too)
             if verdict is True or (verdict == "candidate" and prev_score is not None
