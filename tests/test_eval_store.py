@@ -74,7 +74,7 @@ def test_the_migration_adds_the_evaluation_tables_and_views(store):
     assert {"eval_runs", "eval_responses", "eval_scores", "eval_cache", "eval_results", "eval_accuracy",
             "eval_accuracy_by_model", "eval_consistency", "eval_errors", "eval_unscored", "eval_gate",
             "eval_counterfactual"} <= names
-    assert store.migrations()[-1]["name"] == "v4_evaluations"
+    assert [m["version"] for m in store.migrations() if m["name"] == "v4_evaluations"] == [4]
 
 
 def _resp(qid, perm, status, text=None, *, model="m/x", condition="full", error=None) -> EvalResponse:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from vidqa.records import AudioEvent, TranscriptSegment, TranscriptWord, VisualEvent
 from vidqa.store.db import Database, dumps
+from vidqa.store.schema import LONG_CUE_S, LONG_CUE_SQL
 
 __all__ = ['CueTables']
 
@@ -120,10 +121,12 @@ class CueTables(Database):
                     for e in events
                 ],
             )
+            # The longest SHORT span per kind (long cues are found through their own index, see visual_events);
+            # every kind present gets a row, 0 when all its cues are long.
             spans: dict[str, float] = {}
             for e in events:
-                span = max(0.0, (e.end if e.end is not None else e.t) - e.t)
-                spans[e.kind] = max(spans.get(e.kind, 0.0), span)
+                span = 0.0 if e.end is None else float(e.end) - float(e.t)
+                spans[e.kind] = max(spans.get(e.kind, 0.0), span if span <= LONG_CUE_S else 0.0)
             if kinds is None:
                 conn.execute("DELETE FROM cue_spans WHERE video_id = ?", (video_id,))
             else:
@@ -133,36 +136,50 @@ class CueTables(Database):
                              [(video_id, k, s) for k, s in spans.items()])
         return len(events)
 
-    def _longest_span(self, video_id: str, kind: str | None) -> float | None:
-        sql, params = "SELECT MAX(max_span) AS m, COUNT(*) AS n FROM cue_spans WHERE video_id = ?", [video_id]
-        if kind:
-            sql += " AND kind = ?"
-            params.append(kind)
-        row = self.conn.execute(sql, params).fetchone()
-        return float(row["m"]) if row["n"] else None
-
     def visual_events(self, video_id: str, kind: str | None = None, *, start: float | None = None,
                       end: float | None = None, min_confidence: float | None = None) -> list[VisualEvent]:
         """A video's visual events in time order; only those of ``kind``, overlapping [start, end] and at least
-        ``min_confidence`` when given (the question engine's window query)."""
-        sql, params = "SELECT * FROM visual_events WHERE video_id = ?", [video_id]
-        if kind:
-            sql += " AND kind = ?"
-            params.append(kind)
-        if end is not None:
-            sql += " AND t <= ?"
-            params.append(end)
-        if start is not None:
-            sql += " AND COALESCE(end, t) >= ?"
-            params.append(start)
-            longest = self._longest_span(video_id, kind)
-            if longest is not None:  # lets the index bound t from below too
-                sql += " AND t >= ?"
-                params.append(start - longest - 1e-9)
-        if min_confidence is not None:
-            sql += " AND confidence >= ?"
-            params.append(min_confidence)
-        return [_visual(r) for r in self.conn.execute(sql + " ORDER BY t, id", params)]
+        ``min_confidence`` when given (the question engine's window query).
+
+        A cue overlaps the window when ``t <= end`` and ``COALESCE(end, t) >= start``. Both ends of the index
+        range on ``t`` are bounded: short cues (span <= ``LONG_CUE_S``) start no earlier than ``start`` minus the
+        longest short span of that video and kind (table ``cue_spans``); long cues (a whole-video watermark, a
+        count over a static shot) come from the small partial index ``visual_events_long``. One statement, so
+        the bound and the rows come from one state of the database.
+
+        >>> store.visual_events(video.id, "text", start=30.0, end=60.0)  # doctest: +SKIP
+        """
+        sql, params = _visual_window_sql(video_id, kind, start, end, min_confidence)
+        return [_visual(r) for r in self.conn.execute(sql, params)]
+
+
+def _visual_window_sql(video_id: str, kind: str | None, start: float | None, end: float | None,
+                       min_confidence: float | None) -> tuple[str, list]:
+    """The SQL and parameters of :meth:`CueTables.visual_events`."""
+    where, params = ["video_id = ?"], [video_id]
+    if kind:
+        where.append("kind = ?")
+        params.append(kind)
+    if end is not None:
+        where.append("t <= ?")
+        params.append(end)
+    tail, tail_params = [], []
+    if min_confidence is not None:
+        tail.append("confidence >= ?")
+        tail_params.append(min_confidence)
+    if start is None:
+        return (f"SELECT * FROM visual_events WHERE {' AND '.join(where + tail)} ORDER BY t, id",
+                params + tail_params)
+    spans = "SELECT MAX(max_span) FROM cue_spans WHERE video_id = ?" + (" AND kind = ?" if kind else "")
+    span_params = [video_id, kind] if kind else [video_id]
+    # No cue_spans row (rows written outside replace_visual_events): -1e300 leaves t unbounded below.
+    short = where + [f"t >= ? - COALESCE(({spans}), 1e300) - 1e-6", "COALESCE(end, t) >= ?",
+                     f"(end IS NULL OR NOT ({LONG_CUE_SQL}))"] + tail
+    long = where + ["end >= ?", LONG_CUE_SQL] + tail
+    sql = (f"SELECT * FROM visual_events WHERE {' AND '.join(short)}"
+           f" UNION ALL SELECT * FROM visual_events INDEXED BY visual_events_long WHERE {' AND '.join(long)}"
+           " ORDER BY t, id")
+    return sql, params + [start, *span_params, start] + tail_params + params + [start] + tail_params
 
 
 def _visual(r: sqlite3.Row) -> VisualEvent:

@@ -232,17 +232,48 @@ def v2_cue_spans_units_and_provenance(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_unit ON runs(stage, unit, status)")
 
 
+
+# A visual cue is LONG when it spans more than 120 s (a channel logo or watermark over the whole video, a count over a
+# static shot). The literal is part of the partial index below and of the window query (SQLite uses a partial index
+# only when the query repeats its WHERE term): never change it; a new threshold is a new migration.
+LONG_CUE_S = 120.0
+LONG_CUE_SQL = "end - t > 120.0"
+
+
+def v5_long_cues_apart(conn: sqlite3.Connection) -> None:
+    """Long visual cues get their own small partial index and leave ``cue_spans``: ``max_span`` becomes the longest
+    span of the SHORT cues of a (video, kind) (0 when all are long), so one whole-video cue no longer unbounds every
+    window query of that video; the window query fetches long cues through ``visual_events_long`` instead."""
+    conn.execute(f"CREATE INDEX visual_events_long ON visual_events(video_id, t, end, kind) WHERE {LONG_CUE_SQL}")
+    conn.execute("DELETE FROM cue_spans")
+    conn.execute(
+        "INSERT INTO cue_spans (video_id, kind, max_span)"
+        f" SELECT video_id, kind, MAX(CASE WHEN end IS NULL OR {LONG_CUE_SQL} THEN 0.0 ELSE MAX(0.0, end - t) END)"
+        " FROM visual_events WHERE video_id IN (SELECT id FROM videos) GROUP BY video_id, kind"
+    )
+
+
 # The domain modules that own their tables define their migration beside their queries. They import nothing of
 # vidqa.store.db at module level (db imports this module), so these imports cannot be circular.
-from vidqa.store.evaluations import MIGRATION as EVALUATIONS  # noqa: E402
-from vidqa.store.questions import MIGRATION as QUESTIONS  # noqa: E402
+from vidqa.store.evaluations import MIGRATION as EVALUATIONS
+from vidqa.store.questions import MIGRATION as QUESTIONS
 
-__all__ = ['V1_SQL', 'v1_initial', 'v2_cue_spans_units_and_provenance', 'MIGRATIONS', 'SCHEMA_VERSION']
+__all__ = [
+    'LONG_CUE_S',
+    'LONG_CUE_SQL',
+    'MIGRATIONS',
+    'SCHEMA_VERSION',
+    'V1_SQL',
+    'v1_initial',
+    'v2_cue_spans_units_and_provenance',
+    'v5_long_cues_apart',
+]
 
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("v1_initial", v1_initial),
     ("v2_cue_spans_units_and_provenance", v2_cue_spans_units_and_provenance),
     QUESTIONS,
     EVALUATIONS,
+    ("v5_long_cues_apart", v5_long_cues_apart),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
