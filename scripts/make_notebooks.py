@@ -79,11 +79,16 @@ STAGE_NOTEBOOKS = {
     "process": dict(
         title="# The processing core\nAll stages on every selected video, then a timeline per video and the"
               " speed of each stage.",
-        params=COMMON_PARAMS,
+        params=COMMON_PARAMS
+        + "scheduler = None # a Dask scheduler (tcp://HOST:8786) to run the videos on, or None\n"
+          "workers = 0      # > 0: a Dask LocalCluster of this many worker processes here (0: this kernel)\n",
         cells=[
-            "from vidqa import locate_db, open_store, process\nfrom vidqa.report import runs_figure, timeline_figure\n"
-            + SELECT,
-            "for v in selected:\n    for r in process(store, v, force=force):\n        print(v.id, r.summary())",
+            "from vidqa import locate_db, open_store, process, process_many\n"
+            "from vidqa.report import runs_figure, timeline_figure\n" + SELECT,
+            "if scheduler or workers:  # on Dask: this kernel commits every result as it arrives\n"
+            "    results = process_many(store, selected, scheduler=scheduler, workers=workers or None, force=force)\n"
+            "else:\n    results = [r for v in selected for r in process(store, v, force=force)]\n"
+            "for r in results:\n    print(r.video_id, r.summary())",
             "for v in selected:\n    timeline_figure(store, v.id).show()\nruns_figure(store).show()",
         ],
     ),

@@ -60,6 +60,32 @@ def test_stage_notebooks_run_under_papermill(tmp_path):
     assert "application/vnd.plotly.v1+json" in text  # the timeline and speed figures
 
 
+@pytest.mark.slow
+def test_the_process_notebook_runs_the_videos_on_a_dask_localcluster(tmp_path):
+    """The same notebook, `workers=2`: the stages run on a LocalCluster of two processes, the kernel commits."""
+    import papermill as pm
+
+    from vidqa.pipeline.ingest import ingest
+    from vidqa.store import Store
+
+    sample = tmp_path / "sample.mp4"
+    shutil.copy(ROOT / "data" / "samples" / "sample.mp4", sample)
+    db = tmp_path / "data" / "vidqa.db"
+    with Store(db) as store:
+        video = ingest(str(sample), store, make_proxy=False, progress=False)
+    out = tmp_path / "process.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "process.ipynb"), str(out), parameters={"db": str(db), "workers": 2},
+                        cwd=str(NOTEBOOKS), progress_bar=False, kernel_name="python3")
+    with Store(db, readonly=True) as store:
+        runs = [r for r in store.runs(video_id=video.id) if r.status == "done"]
+        assert sorted(r.stage for r in runs) == ["audio-events", "detect", "transcribe"]
+        assert store.transcript(video.id) and store.visual_events(video.id)
+    text = json.dumps([o for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"
+                       for o in c.get("outputs", [])])
+    assert "detect: " in text and " records in " in text and "FAILED" not in text
+    assert "application/vnd.plotly.v1+json" in text
+
+
 def _papermill_cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess":
     import os
     import subprocess

@@ -39,6 +39,7 @@ _LAZY = {
     "probe": "vidqa.media.probe",
     "process": "vidqa.pipeline.process",
     "CoreSettings": "vidqa.pipeline.process",
+    "process_many": "vidqa.pipeline.distributed",
     "run_stage": "vidqa.pipeline.runner",
     "StageResult": "vidqa.pipeline.runner",
     "stage_names": "vidqa.pipeline.registry",
