@@ -257,3 +257,41 @@ def test_tesseract_runs_with_one_thread_without_touching_this_process_environmen
     wrapper = seen[0][1]
     assert "OMP_THREAD_LIMIT=1 exec" in open(wrapper).read()
     assert pytesseract.pytesseract.tesseract_cmd != wrapper  # restored after the call
+
+
+def test_an_open_line_is_reread_only_when_its_pixels_change(monkeypatch):
+    """A still scoreboard under codec-like noise costs no recogniser call per frame; a changed digit, or a ball
+    crossing the board, is still re-read (and the digit change still ends one line and opens the next)."""
+    from vidqa.analyze import textlines
+    from vidqa.analyze.textspans import TextSpanReader
+
+    if not textlines.available():
+        missing("rapidocr-onnxruntime is not installed")
+    rng = np.random.default_rng(3)
+    pitch = _pitch(seed=1)
+
+    def noisy(img):
+        return np.clip(img.astype(np.int16) + rng.integers(-2, 3, img.shape), 0, 255).astype(np.uint8)
+
+    still, _ = _with_scoreboard(pitch, "HOME 0 - 0 AWAY")
+    changed, _ = _with_scoreboard(pitch, "HOME 1 - 0 AWAY")
+    crossed = changed.copy()
+    cv2.circle(crossed, (260, 60), 22, (0, 140, 255), -1)  # a ball in front of the board
+    frames = [(0.0, still, "cut"), *((float(t), noisy(still), "rate") for t in range(1, 5)),
+              (5.0, noisy(changed), "rate"), (6.0, noisy(changed), "rate"), (7.0, crossed, "rate"),
+              (8.0, noisy(changed), "rate")]
+    calls: list[float] = []
+    real = textlines.recheck
+
+    def counting(image, boxes):  # a spy: the real recogniser still answers
+        calls.append(now)
+        return real(image, boxes)
+
+    monkeypatch.setattr(textlines, "recheck", counting)
+    reader = TextSpanReader(engine="auto")
+    for now, img, reason in frames:
+        reader.feed(SimpleNamespace(t=now, frame_index=int(now * 25), image=img, reason=reason))
+    got = [(e.label, e.t, e.end) for e in reader.events(duration=9.0)]
+    assert got[:2] == [("HOME 0 - 0 AWAY", 0.0, 5.0), ("HOME 1 - 0 AWAY", 5.0, 7.0)]  # the ball hides a digit at 7
+    assert not [t for t in calls if 1.0 <= t <= 4.0], calls  # the still board: no re-read
+    assert 5.0 in calls and 7.0 in calls  # its pixels changed: re-read
