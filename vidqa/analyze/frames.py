@@ -29,7 +29,9 @@ get the decode-and-verify path; the tests cover both.
 
 Whether two frames are a cut (signatures, scores, the hard and adaptive cut tests) is decided by
 :mod:`vidqa.analyze.cuts`; this module decides which frames to decode and compare. ``DEFAULT_CUT_THRESHOLD`` and
-``SceneCut`` live there and are re-exported here.
+``SceneCut`` live there and are re-exported here. The packet scan and rotation helpers are in
+:mod:`vidqa.analyze.packets`, the keyframe-only engine (mode 2) in :mod:`vidqa.analyze.keyframes`; this module
+keeps the decode-all engine (mode 3) and the public API.
 
 Example::
 
@@ -51,7 +53,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vidqa.analyze.cuts import (
-    ADAPTIVE_AFTER,
     DEFAULT_CUT_THRESHOLD,
     CutJudge,
     KeyframePairJudge,
@@ -61,12 +62,21 @@ from vidqa.analyze.cuts import (
     signature_score,
     signature_spread,
 )
-from vidqa.errors import CorruptMediaError, NoVideoStreamError
+from vidqa.analyze.keyframes import KeyframeSampling
+from vidqa.analyze.packets import PacketScan, display_rotation, open_video, rotate_image, scan_packets
+from vidqa.errors import CorruptMediaError
 
 if TYPE_CHECKING:
     from vidqa.records import Probe
 
 __all__ = ["DEFAULT_CUT_THRESHOLD", "Frame", "SceneCut", "detect_scene_cuts", "sample_frames"]
+
+# the old private names (benchmarks/bench_frames.py imports _scan and _Sampler from here)
+_Scan = PacketScan
+_scan = scan_packets
+_open = open_video
+_rotation_of = display_rotation
+_rotate = rotate_image
 
 
 @dataclass
@@ -91,101 +101,13 @@ class Frame:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# helpers
-
-
-def _rotation_of(frame: Any) -> int:
-    """Clockwise degrees (0/90/180/270) to turn a decoded frame for display, from its display-matrix side data."""
-    ccw = getattr(frame, "rotation", 0)  # PyAV >= 13: counter-clockwise degrees of the DISPLAYMATRIX
-    if not ccw:
-        return 0
-    return round(-float(ccw) / 90.0) * 90 % 360
-
-
-def _rotate(img: np.ndarray, cw: int) -> np.ndarray:
-    if cw == 90:
-        return np.ascontiguousarray(np.rot90(img, k=-1))
-    if cw == 180:
-        return np.ascontiguousarray(img[::-1, ::-1])
-    if cw == 270:
-        return np.ascontiguousarray(np.rot90(img, k=1))
-    return img
-
-
-@dataclass
-class _Scan:
-    pts: list[int]  # every packet pts, sorted (presentation order)
-    key_pts: list[int]  # keyframe pts, sorted
-    time_base: float
-    start: int
-    fps: float | None
-    duration: float
-
-
-def _open(path: str | Path) -> Any:
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.error.FileNotFoundError, FileNotFoundError):
-        raise
-    except Exception as exc:  # InvalidDataError and friends
-        raise CorruptMediaError(f"Cannot open {path!s} as media: {exc}. Re-download or re-encode the file.") from exc
-    if not container.streams.video:
-        container.close()
-        raise NoVideoStreamError(f"{path!s} has no video stream, so there are no frames to sample.")
-    return container
-
-
-def _scan(path: str | Path) -> _Scan:
-    """Read every packet header of the first video stream (no decoding)."""
-    container = _open(path)
-    try:
-        stream = container.streams.video[0]
-        tb = float(stream.time_base)
-        pts: list[int] = []
-        key_pts: list[int] = []
-        for pkt in container.demux(stream):
-            if pkt.pts is None:
-                if pkt.dts is None:
-                    continue  # flush packet
-                p = pkt.dts
-            else:
-                p = pkt.pts
-            pts.append(p)
-            if pkt.is_keyframe:
-                key_pts.append(p)
-        pts.sort()
-        key_pts.sort()
-        # Times count from the container's start, like the 16 kHz audio (vidqa.media.audio), the browser proxy and the
-        # player's currentTime: a video stream that starts after its audio keeps its offset.
-        if container.start_time is not None:
-            start = round(container.start_time / 1e6 / tb)
-        elif stream.start_time is not None:
-            start = stream.start_time
-        elif pts:
-            start = pts[0]
-        else:
-            start = 0
-        fps = float(stream.average_rate) if stream.average_rate else None
-        if pts:
-            last = pts[-1] - start
-            step = (pts[-1] - pts[0]) / (len(pts) - 1) if len(pts) > 1 else (1.0 / fps / tb if fps else 0.0)
-            duration = (last + step) * tb
-        else:
-            duration = float(stream.duration * tb) if stream.duration else (container.duration or 0) / 1e6
-        if fps is None and len(pts) > 1 and duration > 0:
-            fps = len(pts) / duration
-        return _Scan(pts, key_pts, tb, start, fps, duration)
-    finally:
-        container.close()
-
-
-# ----------------------------------------------------------------------------------------------------------------
 # the engine
 
 
-class _Sampler:
+class _Sampler(KeyframeSampling[Frame]):
+    """The frame sampler: plans, decodes and yields :class:`Frame` s (mode "all" here, "keyframes" in
+    :class:`~vidqa.analyze.keyframes.KeyframeSampling`)."""
+
     def __init__(
         self,
         path: str | Path,
@@ -211,7 +133,7 @@ class _Sampler:
         self.rotation = rotation
         self.want_images = want_images
         self.progress = progress
-        self.scan = _scan(path)
+        self.scan = scan_packets(path)
         s = self.scan
         self.half_frame = 0.5 / s.fps if s.fps else 0.0
         if mode == "auto":
@@ -265,9 +187,9 @@ class _Sampler:
 
     def image(self, frame: Any) -> np.ndarray:
         if self.rotation is None:
-            self.rotation = _rotation_of(frame)
+            self.rotation = display_rotation(frame)
         img = frame.to_ndarray(format="bgr24")
-        return _rotate(img, self.rotation)
+        return rotate_image(img, self.rotation)
 
     def make(self, frame: Any, reason: str, score: float | None = None) -> Frame:
         t = self.t_of(frame.pts, frame)
@@ -279,30 +201,6 @@ class _Sampler:
             return []
         n = max(1, math.ceil(self.scan.duration * self.fps - 1e-6))
         return [k / self.fps for k in range(n)]
-
-    def _plan(self) -> tuple[dict[int, float], list[float]]:
-        """Keyframe-only plan: which keyframe serves which tick, and the ticks ("fills") needing a GOP decoded.
-
-        A tick is served by the keyframe nearest to it when that lies within half a tick interval and serves no
-        earlier tick; otherwise the frame at the tick is decoded from its GOP.
-        """
-        s = self.scan
-        key_t = [self.t_of(k) for k in s.key_pts]
-        tol = 0.5 / self.fps if self.fps else 0.0
-        key_for_tick: dict[int, float] = {}  # keyframe index -> the tick it serves
-        fills: list[float] = []
-        for tk in self.ticks():
-            j = bisect.bisect_left(key_t, tk)
-            best = None
-            for c in (j - 1, j):
-                usable = 0 <= c < len(key_t) and c not in key_for_tick and abs(key_t[c] - tk) <= tol + 1e-9
-                if usable and (best is None or abs(key_t[c] - tk) < abs(key_t[best] - tk)):
-                    best = c
-            if best is None:
-                fills.append(tk)
-            else:
-                key_for_tick[best] = tk
-        return key_for_tick, fills
 
     def _decoder(self, container: Any, threads: int = 2) -> Any:
         stream = container.streams.video[0]
@@ -337,7 +235,7 @@ class _Sampler:
         ti = 0
         prev_sig = None
         held: tuple[Any, float, bool] | None = None  # an adaptive cut candidate waiting for the next frame's score
-        container = _open(self.path)
+        container = open_video(self.path)
         try:
             stream = self._decoder(container)
             for frame in container.decode(stream):
@@ -370,167 +268,6 @@ class _Sampler:
             raise
         finally:
             container.close()
-
-    # -- mode "keyframes" -----------------------------------------------------------------------------------------
-    def _run_keyframes(self) -> Iterator[Frame]:
-        s = self.scan
-        key_for_tick, fills = self._plan()
-        key_index = {p: i for i, p in enumerate(s.key_pts)}
-
-        container = _open(self.path)
-        aux_container = _open(self.path)
-        try:
-            stream = self._decoder(container)
-            stream.codec_context.skip_frame = "NONKEY"
-            aux_stream = self._decoder(aux_container)
-            aux = aux_stream.codec_context
-
-            gops: dict[int, list[Any]] = {}  # keyframe pts -> its packets in decode order
-            cur: list[Any] | None = None
-            prev: tuple[int, None, np.ndarray | None] | None = None  # (key index, -, signature)
-
-            def handle(frame: Any) -> Iterator[Frame]:
-                nonlocal prev
-                ki = key_index.get(frame.pts)
-                if ki is None:  # not a keyframe we know (should not happen); treat by time
-                    ki = max(0, bisect.bisect_right(s.key_pts, frame.pts or 0) - 1)
-                self.stats["keyframes_decoded"] += 1
-                sig = frame_signature(frame) if self.scene_cuts else None
-                cut_score = None
-                if prev is not None:
-                    pki, _, psig = prev
-                    yield from self._finish_gop(aux, gops.pop(s.key_pts[pki], []), pki, psig, frame, sig, fills)
-                    cut_score = self._pending_cut
-                    self._pending_cut = None
-                # emit the keyframe itself
-                if cut_score is not None:
-                    yield self.make(frame, "cut", cut_score)
-                elif ki in key_for_tick:
-                    yield self.make(frame, "keyframe")
-                prev = (ki, None, sig)
-
-            self._pending_cut: float | None = None
-            for pkt in container.demux(stream):
-                if pkt.dts is None and pkt.pts is None:
-                    continue
-                if pkt.is_keyframe:
-                    p = pkt.pts if pkt.pts is not None else pkt.dts
-                    cur = []
-                    gops[p] = cur
-                    cur.append(pkt)
-                    for frame in stream.codec_context.decode(pkt):
-                        yield from handle(frame)
-                elif cur is not None:
-                    cur.append(pkt)
-            for frame in stream.codec_context.decode(None):
-                yield from handle(frame)
-            if prev is not None:  # the last GOP: nothing after it to compare with, so decode it if cuts/fills matter
-                pki, _, psig = prev
-                yield from self._finish_gop(aux, gops.pop(s.key_pts[pki], []), pki, psig, None, None, fills)
-        except Exception as exc:
-            import av
-
-            if isinstance(exc, av.error.FFmpegError):
-                raise CorruptMediaError(f"Decoding {self.path!s} failed: {exc}.") from exc
-            raise
-        finally:
-            container.close()
-            aux_container.close()
-
-    def _finish_gop(
-        self,
-        aux: Any,
-        packets: list[Any],
-        ki: int,
-        ksig: np.ndarray | None,
-        next_frame: Any,
-        next_sig: np.ndarray | None,
-        fills: list[float],
-    ) -> Iterator[Frame]:
-        """Decide whether GOP ``ki`` (between keyframe ki and the next decoded keyframe) must be decoded in full.
-
-        Yields the GOP's interior frames that are kept (fills, cuts) and leaves in ``self._pending_cut`` the score
-        of a cut that lands exactly on the next keyframe.
-        """
-        s = self.scan
-        t0 = self.t_of(s.key_pts[ki])
-        t1 = self.t_of(next_frame.pts, next_frame) if next_frame is not None else s.duration + 1.0
-        gop_fills = [tk for tk in fills if t0 < tk < t1 - self.half_frame]
-        suspect = trustable = False
-        kscore = 0.0
-        if self.scene_cuts:
-            if next_frame is None:
-                suspect = len(packets) > 1
-            elif ksig is not None and next_sig is not None:
-                # keyframes lie apart in time: a big or (adaptive) unusual pair difference may hide a cut
-                suspect, trustable, kscore = self.key_judge(ksig, next_sig)
-        if not suspect and not gop_fills:
-            # keyframes are far apart: what we saw between them is not a frame-to-frame baseline
-            return
-        if suspect and trustable and not gop_fills and (ki + 1) in self.encoder_cut_keys and kscore >= self.threshold:
-            self.stats["cuts_at_encoder_keyframes"] += 1
-            self._pending_cut = kscore
-            return
-        if len(packets) <= 1 and next_frame is not None and self.scene_cuts:
-            # consecutive keyframes (all-intra or 1-frame GOP): they are consecutive frames
-            sc = signature_score(ksig, next_sig)  # type: ignore[arg-type]
-            if self.judge(sc, signature_spread(ksig, next_sig)) is True:  # type: ignore[arg-type]
-                self._pending_cut = sc
-            return
-        # decode the GOP in full from the packets we kept (no seek)
-        self.stats["gops_decoded"] += 1
-        self.stats["gops_for_cuts" if suspect else "gops_for_rate"] += 1
-        def gop_frames() -> Iterator[Any]:  # decoder output order is presentation order; nothing is held
-            for pkt in packets:
-                yield from aux.decode(pkt)
-            yield from aux.decode(None)
-            aux.flush_buffers()
-
-        # interior frames, in presentation order, between the two keyframes
-        interior = (f for f in gop_frames() if f.pts is not None and t0 < self.t_of(f.pts) < t1 - 1e-9)
-        fi = 0
-        self.judge.reset()
-        prev_sig = ksig
-        prev_score: float | None = None
-        held: tuple[Any, float, bool, float | None] | None = None  # adaptive candidate: frame, score, tick, score before
-        for f in interior:
-            t = self.t_of(f.pts, f)
-            prev_sig, score, verdict = self.cut_check(f, prev_sig)
-            take = False
-            while fi < len(gop_fills) and t >= gop_fills[fi] - self.half_frame:
-                take = True
-                fi += 1
-            if held is not None:
-                hf, hscore, htake, _ = held
-                held = None
-                if score is not None and self.judge.confirm(hscore, score):
-                    yield self.make(hf, "cut", hscore)
-                elif htake:
-                    yield self.make(hf, "rate")
-            if verdict is True:
-                yield self.make(f, "cut", score)
-            elif verdict == "candidate":
-                held = (f, float(score), take, prev_score)  # type: ignore[arg-type]
-            elif take:
-                yield self.make(f, "rate")
-            prev_score = score
-        if self.scene_cuts and next_sig is not None and prev_sig is not None:
-            sc = signature_score(prev_sig, next_sig)
-            if held is not None:
-                hf, hscore, htake, _ = held
-                held = None
-                if self.judge.confirm(hscore, sc):
-                    yield self.make(hf, "cut", hscore)
-                elif htake:
-                    yield self.make(hf, "rate")
-            verdict = self.judge(sc, signature_spread(prev_sig, next_sig))
-            # at the next keyframe there is no next score yet: an adaptive candidate must be a lone jump after
-            # quiet frames instead (a fade changes every frame before it too)
-            if verdict is True or (verdict == "candidate" and prev_score is not None
-                                   and prev_score <= ADAPTIVE_AFTER * sc):
-                self._pending_cut = sc
-        elif held is not None and held[2]:
-            yield self.make(held[0], "rate")
 
 
 # ----------------------------------------------------------------------------------------------------------------
