@@ -63,8 +63,7 @@ from vidqa.analyze.cuts import (
     signature_spread,
 )
 from vidqa.analyze.keyframes import KeyframeSampling
-from vidqa.analyze.packets import PacketScan, display_rotation, open_video, rotate_image, scan_packets
-from vidqa.errors import CorruptMediaError
+from vidqa.analyze.packets import PacketScan, decoding, display_rotation, open_video, rotate_image, scan_packets
 
 if TYPE_CHECKING:
     from vidqa.records import Probe
@@ -236,7 +235,7 @@ class _Sampler(KeyframeSampling[Frame]):
         prev_sig = None
         held: tuple[Any, float, bool] | None = None  # an adaptive cut candidate waiting for the next frame's score
         container = open_video(self.path)
-        try:
+        with decoding(self.path, container):
             stream = self._decoder(container)
             for frame in container.decode(stream):
                 t = self.t_of(frame.pts, frame)
@@ -260,14 +259,6 @@ class _Sampler(KeyframeSampling[Frame]):
                     yield self.make(frame, "rate")
             if held is not None and held[2]:  # the last frame: no next score, so no cut
                 yield self.make(held[0], "rate")
-        except Exception as exc:
-            import av
-
-            if isinstance(exc, av.error.FFmpegError):
-                raise CorruptMediaError(f"Decoding {self.path!s} failed: {exc}.") from exc
-            raise
-        finally:
-            container.close()
 
 
 # ----------------------------------------------------------------------------------------------------------------

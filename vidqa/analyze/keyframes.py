@@ -35,8 +35,7 @@ from vidqa.analyze.cuts import (
     signature_score,
     signature_spread,
 )
-from vidqa.analyze.packets import PacketScan, open_video
-from vidqa.errors import CorruptMediaError
+from vidqa.analyze.packets import PacketScan, decoding, open_video
 
 __all__ = ["KeyframeSampling"]
 
@@ -101,7 +100,7 @@ class KeyframeSampling(Generic[FrameT]):
 
         container = open_video(self.path)
         aux_container = open_video(self.path)
-        try:
+        with decoding(self.path, container, aux_container):
             stream = self._decoder(container)
             stream.codec_context.skip_frame = "NONKEY"
             aux_stream = self._decoder(aux_container)
@@ -149,15 +148,6 @@ class KeyframeSampling(Generic[FrameT]):
             if prev is not None:  # the last GOP: nothing after it to compare with, so decode it if cuts/fills matter
                 pki, _, psig = prev
                 yield from self._finish_gop(aux, gops.pop(s.key_pts[pki], []), pki, psig, None, None, fills)
-        except Exception as exc:
-            import av
-
-            if isinstance(exc, av.error.FFmpegError):
-                raise CorruptMediaError(f"Decoding {self.path!s} failed: {exc}.") from exc
-            raise
-        finally:
-            container.close()
-            aux_container.close()
 
     def _finish_gop(
         self,

@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import numpy as np
 
 from vidqa.errors import CorruptMediaError, NoVideoStreamError
 
-__all__ = ["PacketScan", "display_rotation", "open_video", "rotate_image", "scan_packets"]
+__all__ = ["PacketScan", "decoding", "display_rotation", "open_video", "rotate_image", "scan_packets"]
 
 
 def display_rotation(frame: Any) -> int:
@@ -56,6 +58,21 @@ class PacketScan:
     start: int
     fps: float | None
     duration: float
+
+
+@contextmanager
+def decoding(path: str | Path, *containers: Any) -> Iterator[None]:
+    """Around a decode loop over ``containers`` of ``path``: an FFmpeg error while decoding becomes
+    :class:`~vidqa.errors.CorruptMediaError`, and the containers are closed however the loop ends."""
+    import av
+
+    try:
+        yield
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"Decoding {path!s} failed: {exc}.") from exc
+    finally:
+        for c in containers:
+            c.close()
 
 
 def open_video(path: str | Path) -> Any:

@@ -28,7 +28,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +111,12 @@ def _little_changed(a: Any, b: Any, boxes: list[Any]) -> bool:
     return True
 
 
+def _moved_to(events: list[VisualEvent], frame: Any) -> list[VisualEvent]:
+    """Copies of an earlier frame's detections, stamped with this frame's time and index."""
+    return [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index, attributes=dict(ev.attributes))
+            for ev in events]
+
+
 def _text_boxes(image: Any, reader: Any) -> list[Any]:
     """Where text is on this frame: the stroke gate's line boxes and the reader's open lines."""
     from vidqa.analyze.ocr import text_regions
@@ -186,7 +192,6 @@ def analyze_visual(
     last_t = 0.0
     last_thumb = None
     det_thumb = None  # thumbnail of the last frame the object detector ran on
-    reused = objects_reused = 0
 
     def detect(frame: Any) -> list[VisualEvent]:
         assert det is not None
@@ -212,45 +217,34 @@ def analyze_visual(
             thumb = _thumb(frame.image)
             if s.reuse_static and not is_cut and last_thumb is not None and _static(last_thumb, thumb):
                 # nothing moved since the last analysed frame: its detections stand (SSD and regions cost ~0.1 s)
-                found = [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index,
-                                             attributes=dict(ev.attributes)) for ev in per_frame[-1][3]]
-                reused += 1
-                per_frame.append((frame.t, frame.frame_index, is_cut, found))
+                found = _moved_to(per_frame[-1][3], frame)
                 if reader is not None:
                     reader.feed(frame)
-                if frame.t > last_t:
-                    bar.update(round(min(frame.t, duration) - min(last_t, duration), 3))
-                    last_t = frame.t
-                continue
-            found = []
-            pending: Future[list[VisualEvent]] | None = None
-            if det is not None:
-                prev_objects = [ev for ev in per_frame[-1][3] if ev.kind == "object"] if per_frame else []
-                if (s.reuse_static and not is_cut and det_thumb is not None
-                        and _little_changed(det_thumb, thumb, [ev.box for ev in prev_objects])):
-                    # a few cells changed, none where an object is (a ball crossing a still picture): the objects
-                    # stand; regions are still found afresh below
-                    found += [dataclasses.replace(ev, t=frame.t, frame_index=frame.frame_index,
-                                                  attributes=dict(ev.attributes)) for ev in prev_objects]
-                    objects_reused += 1
-                else:
-                    det_thumb = thumb
-                    pending = pool.submit(detect, frame)
-            last_thumb = thumb
-            pending_regions = (pool.submit(find_regions, frame.image, t=frame.t, frame_index=frame.frame_index)
-                               if s.regions else None)
-            if reader is not None:
-                reader.feed(frame)
-            regions: list[VisualEvent] = []
-            if pending_regions is not None:
-                regions = pending_regions.result()
+            else:
+                found, pending = [], None
+                if det is not None:
+                    prev_objects = [ev for ev in per_frame[-1][3] if ev.kind == "object"] if per_frame else []
+                    if (s.reuse_static and not is_cut and det_thumb is not None
+                            and _little_changed(det_thumb, thumb, [ev.box for ev in prev_objects])):
+                        # a few cells changed, none where an object is (a ball crossing a still picture): the
+                        # objects stand; regions are still found afresh below
+                        found = _moved_to(prev_objects, frame)
+                    else:
+                        det_thumb = thumb
+                        pending = pool.submit(detect, frame)
+                last_thumb = thumb
+                pending_regions = (pool.submit(find_regions, frame.image, t=frame.t, frame_index=frame.frame_index)
+                                   if s.regions else None)
+                if reader is not None:
+                    reader.feed(frame)
+                regions: list[VisualEvent] = pending_regions.result() if pending_regions is not None else []
                 if regions:
                     # the inside of a glyph ("O", "A", "0") on a plate is a flat enclosed region too: not a shape
                     text_boxes = _text_boxes(frame.image, reader)
                     regions = [r for r in regions if not _inside_any(r.box, text_boxes)]
-            if pending is not None:
-                found += pending.result()
-            found += regions
+                if pending is not None:
+                    found += pending.result()
+                found += regions
             per_frame.append((frame.t, frame.frame_index, is_cut, found))
             if frame.t > last_t:
                 bar.update(round(min(frame.t, duration) - min(last_t, duration), 3))
